@@ -1,0 +1,34 @@
+# Everything runs in a local virtual environment built from this repository's files.
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat setup.py | cksum | cut -d' ' -f1)
+
+.PHONY: test test-unit test-integration emulator dist clean
+
+$(STAMP): setup.py
+	@test -x $(PYTHON) || "$$(scripts/find-python)" -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## The whole suite: unit tests, then the Saleor integration tests (skipped without Saleor).
+test: test-unit test-integration
+
+test-unit: $(STAMP)
+	$(PYTHON) -m pytest tests/unit
+
+# Runs against a real Saleor when `saleor` is importable (see README, "Testing");
+# otherwise every test in it reports as skipped.
+test-integration: $(STAMP)
+	$(PYTHON) -m pytest -p no:django tests/integration
+
+## The Optty sandbox emulator on http://127.0.0.1:8765
+emulator: $(STAMP)
+	$(PYTHON) -m saleor_optty.emulator --port 8765
+
+dist: $(STAMP)
+	$(PYTHON) -m pip install --quiet build twine
+	rm -rf dist && $(PYTHON) -m build && $(PYTHON) -m twine check dist/*
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .hypothesis

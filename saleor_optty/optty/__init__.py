@@ -1,0 +1,69 @@
+"""Everything that knows Optty's API, and nothing of Saleor or Django.
+
+The public surface::
+
+    from saleor_optty.optty import OpttyClient, OrderRequest, PaymentStatus, verify_return
+"""
+
+from .client import ENVIRONMENTS, FAST_POLICY, HttpPolicy, OpttyClient
+from .errors import (
+    OpttyAuthenticationError,
+    OpttyError,
+    OpttyNotFoundError,
+    OpttyResponseError,
+    OpttyUnavailableError,
+    OpttyValidationError,
+)
+from .money import MoneyError
+from .redirect import InvalidRedirectError, ReturnParameters, verify_return
+from .status import PaymentStatus, normalise_status
+from .tokens import MemoryTokenStore, TokenStore
+from .types import (
+    Address,
+    Capture,
+    CreatedOrder,
+    Customer,
+    CustomerSession,
+    OperationResult,
+    OrderDetails,
+    OrderItem,
+    OrderRequest,
+    OrderStatus,
+    PaymentOption,
+    Refund,
+    SumRuleError,
+)
+
+__all__ = [
+    "ENVIRONMENTS",
+    "FAST_POLICY",
+    "Address",
+    "Capture",
+    "CreatedOrder",
+    "Customer",
+    "CustomerSession",
+    "HttpPolicy",
+    "InvalidRedirectError",
+    "MemoryTokenStore",
+    "MoneyError",
+    "OperationResult",
+    "OpttyAuthenticationError",
+    "OpttyClient",
+    "OpttyError",
+    "OpttyNotFoundError",
+    "OpttyResponseError",
+    "OpttyUnavailableError",
+    "OpttyValidationError",
+    "OrderDetails",
+    "OrderItem",
+    "OrderRequest",
+    "OrderStatus",
+    "PaymentOption",
+    "PaymentStatus",
+    "Refund",
+    "ReturnParameters",
+    "SumRuleError",
+    "TokenStore",
+    "normalise_status",
+    "verify_return",
+]

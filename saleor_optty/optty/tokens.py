@@ -1,0 +1,101 @@
+"""The api-user access token: fetched once, shared, renewed before it expires.
+
+Optty's tokens live 24 hours. Each is kept until 10 minutes before it expires, in a
+pluggable store so that Saleor's workers can share one token through Django's cache.
+Within a process a lock makes sure only one thread asks Optty for a new token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+#: How long before expiry a token is replaced, as Optty's own WooCommerce plugin does.
+REFRESH_MARGIN_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: str
+    expires_in: int
+
+    @property
+    def usable_seconds(self) -> int:
+        """How long the token may be handed out; short-lived tokens keep half their life."""
+        if self.expires_in > 2 * REFRESH_MARGIN_SECONDS:
+            return self.expires_in - REFRESH_MARGIN_SECONDS
+        return max(self.expires_in // 2, 0)
+
+
+class TokenStore(Protocol):
+    """Where tokens are kept; Django's cache fits this interface as it is."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str, timeout: int) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class MemoryTokenStore:
+    """A process-local store, the default outside Django."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._entries: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[1] <= self._clock():
+                return None
+            return entry[0]
+
+    def set(self, key: str, value: str, timeout: int) -> None:
+        with self._lock:
+            self._entries[key] = (value, self._clock() + timeout)
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+class TokenCache:
+    """Hands out a valid token, fetching a new one at most once per expiry window."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], AccessToken],
+        store: TokenStore,
+        *,
+        identity: str,
+    ):
+        self._fetch = fetch
+        self._store = store
+        # The key names the credentials without containing them.
+        self._key = "optty:token:" + hashlib.sha256(identity.encode()).hexdigest()[:32]
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        token = self._store.get(self._key)
+        if token:
+            return token
+        with self._lock:
+            token = self._store.get(self._key)  # another thread may have fetched it meanwhile
+            if token:
+                return token
+            fresh = self._fetch()
+            if fresh.usable_seconds > 0:
+                self._store.set(self._key, fresh.value, fresh.usable_seconds)
+            return fresh.value
+
+    def discard(self, rejected: str) -> None:
+        """Forget ``rejected`` after Optty refused it, unless another thread already renewed it."""
+        with self._lock:
+            if self._store.get(self._key) == rejected:
+                self._store.delete(self._key)

@@ -1,0 +1,420 @@
+"""The Saleor plugin: configuration, then routing to the modules that do the work.
+
+Saleor builds a plugin instance on every request, so ``__init__`` only reads the
+configuration; the Optty client and its connections live in :mod:`saleor_optty.config`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+
+from . import operations, providers, transitions, webhooks
+from . import saleor_compat as saleor
+from .config import DEFAULT_REFERENCE_PREFIX, OpttyConfiguration
+from .consts import GATEWAY_ID, PLUGIN_NAME, WEBHOOK_PATH
+from .models import OpttyOrder, OpttyOrderState
+from .optty import OpttyAuthenticationError, OpttyClient, OpttyError, PaymentStatus
+from .payload import build_order_request
+
+logger = logging.getLogger(__name__)
+
+TransactionKind = saleor.TransactionKind
+Field = saleor.ConfigurationTypeField
+
+
+class OpttyGatewayPlugin(saleor.BasePlugin):
+    PLUGIN_ID = GATEWAY_ID
+    PLUGIN_NAME = PLUGIN_NAME
+    PLUGIN_DESCRIPTION = (
+        "Buy now, pay later through Optty: Klarna, Afterpay/Clearpay, Zip, Humm, Atome and more."
+    )
+    CONFIGURATION_PER_CHANNEL = True
+    DEFAULT_ACTIVE = False
+
+    DEFAULT_CONFIGURATION = [
+        {"name": "environment", "value": "sandbox"},
+        {"name": "api_url", "value": ""},
+        {"name": "auth_url", "value": ""},
+        {"name": "client_id", "value": ""},
+        {"name": "client_secret", "value": ""},
+        {"name": "payment_secret", "value": ""},
+        {"name": "optty_channel", "value": ""},
+        {"name": "providers", "value": ""},
+        {"name": "auto_capture", "value": True},
+        {"name": "supported_currencies", "value": ""},
+        {"name": "order_reference_prefix", "value": DEFAULT_REFERENCE_PREFIX},
+        {"name": "callback_url", "value": ""},
+    ]
+    CONFIG_STRUCTURE = {
+        "environment": {
+            "type": Field.STRING,
+            "label": "Environment",
+            "help_text": "sandbox (Optty's QA hosts) or production.",
+        },
+        "api_url": {
+            "type": Field.STRING,
+            "label": "API URL override",
+            "help_text": "Leave empty to use the environment's API host.",
+        },
+        "auth_url": {
+            "type": Field.STRING,
+            "label": "Token URL override",
+            "help_text": "Leave empty to use the environment's token endpoint.",
+        },
+        "client_id": {
+            "type": Field.STRING,
+            "label": "Client ID",
+            "help_text": "From Optty's portal: View profile → View credentials.",
+        },
+        "client_secret": {
+            "type": Field.SECRET,
+            "label": "Client secret",
+            "help_text": "From Optty's portal: View profile → View credentials.",
+        },
+        "payment_secret": {
+            "type": Field.SECRET,
+            "label": "Payment secret",
+            "help_text": "Optty's payment (hash) secret; it signs the shopper's return from the provider.",
+        },
+        "optty_channel": {
+            "type": Field.STRING,
+            "label": "Optty channel alias",
+            "help_text": "Optional: an Optty channel alias, when your Optty account has several.",
+        },
+        "providers": {
+            "type": Field.STRING,
+            "label": "Providers",
+            "help_text": "Comma-separated allow-list, e.g. KLARNA,AFTERPAY_AU. Empty offers all that Optty offers.",
+        },
+        "auto_capture": {
+            "type": Field.BOOLEAN,
+            "label": "Capture automatically",
+            "help_text": "Off: payments are authorised and captured from the Dashboard.",
+        },
+        "supported_currencies": {
+            "type": Field.STRING,
+            "label": "Supported currencies",
+            "help_text": "Comma-separated ISO codes, e.g. AUD,NZD.",
+        },
+        "order_reference_prefix": {
+            "type": Field.STRING,
+            "label": "Order reference prefix",
+            "help_text": "Starts every Optty order reference, so your orders are easy to find in Optty's portal.",
+        },
+        "callback_url": {
+            "type": Field.OUTPUT,
+            "label": "Callback URL",
+            "help_text": "Paste this into Optty's portal: Admin settings → Webhook/Callback Settings.",
+        },
+    }
+
+    def __init__(self, *, configuration, **kwargs):
+        channel = kwargs.get("channel")
+        if channel is not None:
+            configuration = _with_callback_url(configuration, channel.slug)
+        super().__init__(configuration=configuration, **kwargs)
+        self.config = OpttyConfiguration.from_plugin_configuration(self.configuration)
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def client(self) -> OpttyClient:
+        return self.config.client(token_store=cache)
+
+    @property
+    def channel_slug(self) -> str:
+        return self.channel.slug if self.channel else ""
+
+    def _attempt(self, payment_information) -> OpttyOrder | None:
+        return OpttyOrder.objects.filter(payment_id=payment_information.payment_id).order_by("-pk").first()
+
+    # ------------------------------------------------------------ gateway list
+
+    def get_supported_currencies(self, previous_value):
+        if not self.active:
+            return previous_value
+        return list(self.config.supported_currencies)
+
+    def token_is_required_as_payment_input(self, previous_value):
+        # The token names the provider; checkoutComplete's paymentData may name it instead.
+        if not self.active:
+            return previous_value
+        return False
+
+    def get_payment_config(self, previous_value):
+        if not self.active:
+            return previous_value
+        return [{"field": "providers", "value": "[]"}]
+
+    def get_payment_gateways(self, currency, checkout_info, checkout_lines, previous_value):
+        if not self.active or self.config.problems():
+            return previous_value or []
+        if currency and currency.upper() not in self.config.supported_currencies:
+            return previous_value or []
+        offered = []
+        if checkout_info is not None and checkout_lines is not None:
+            amount = saleor.checkout_amount_due(saleor.manager(), checkout_info, checkout_lines)
+            offered = providers.offered(self.config, amount, checkout_info.checkout.currency)
+        gateway = saleor.PaymentGateway(
+            id=self.PLUGIN_ID,
+            name=self.PLUGIN_NAME,
+            currencies=list(self.config.supported_currencies),
+            config=[{"field": "providers", "value": json.dumps(offered)}],
+        )
+        return [gateway]
+
+    # --------------------------------------------------------------- payments
+
+    def process_payment(self, payment_information, previous_value):
+        if not self.active:
+            return previous_value
+        provider = _chosen_provider(payment_information)
+        problem = self._provider_problem(provider, payment_information)
+        if problem:
+            return self._failure(payment_information, problem)
+        try:
+            cart = saleor.cart_from_checkout(
+                payment_information.checkout_token, customer_email=payment_information.customer_email
+            )
+        except ValueError as error:
+            return self._failure(payment_information, str(error))
+        if cart is None:
+            return self._failure(payment_information, "This payment has no checkout to pay for.")
+        if cart.amount_due != payment_information.amount:
+            return self._failure(
+                payment_information,
+                f"The cart changed after the payment was created (cart {cart.amount_due}, "
+                f"payment {payment_information.amount} {payment_information.currency}). Create a new payment.",
+            )
+
+        reference = self._new_reference(payment_information)
+        try:
+            built = build_order_request(
+                cart,
+                reference=reference,
+                provider=provider,
+                auto_capture=self.config.auto_capture,
+                redirect_url=saleor.plugin_url(self.channel_slug, self.PLUGIN_ID, WEBHOOK_PATH.RETURN),
+                callback_url=webhooks.callback_url(self.channel_slug, reference),
+                channel=self.config.optty_channel or None,
+            )
+        except ValueError as error:
+            return self._failure(payment_information, f"This cart cannot be paid with Optty: {error}")
+
+        attempt = OpttyOrder.objects.create(
+            reference=reference,
+            channel_slug=self.channel_slug,
+            checkout_token=str(payment_information.checkout_token or ""),
+            payment_id=payment_information.payment_id,
+            provider=provider,
+            amount=payment_information.amount,
+            currency=payment_information.currency,
+            auto_capture=self.config.auto_capture,
+            rounding_adjustment=built.adjustment,
+        )
+        try:
+            created = self.client.create_order(built.request)
+        except OpttyError as error:
+            attempt.state = OpttyOrderState.FAILED
+            attempt.resolution = f"create failed: {error.message}"[:255]
+            attempt.save(update_fields=["state", "resolution", "updated_at"])
+            return self._failure(payment_information, _create_error_message(error))
+
+        attempt.optty_order_id = created.order_id
+        attempt.optty_order_token = created.order_token
+        attempt.redirect_url = created.redirect_url
+        attempt.save(update_fields=["optty_order_id", "optty_order_token", "redirect_url", "updated_at"])
+        return self._action_required(payment_information, attempt)
+
+    def confirm_payment(self, payment_information, previous_value):
+        if not self.active:
+            return previous_value
+        paid = saleor.successful_transaction_for(
+            payment_information.payment_id, (TransactionKind.AUTH, TransactionKind.CAPTURE)
+        )
+        if paid is not None:
+            # The return or a callback already recorded the money (see transitions.apply).
+            return saleor.GatewayResponse(
+                is_success=True,
+                action_required=False,
+                kind=paid.kind,
+                amount=paid.amount,
+                currency=paid.currency,
+                transaction_id=paid.token,
+                error=None,
+                raw_response=paid.gateway_response,
+                psp_reference=paid.token,
+                transaction_already_processed=True,
+            )
+        attempt = self._attempt(payment_information)
+        if attempt is None:
+            return self._failure(payment_information, "No Optty payment was started for this checkout.")
+        try:
+            verified = self.client.get_order(attempt.reference)
+        except OpttyError as error:
+            return self._failure(payment_information, f"Optty could not confirm the payment: {error.message}")
+
+        if verified.status is PaymentStatus.PENDING:
+            transitions.record_pending(attempt)
+            return self._action_required(payment_information, attempt)
+        if verified.status.is_failure:
+            transitions.record_failure(attempt, verified)
+            return self._failure(payment_information, transitions.failure_message(attempt, verified))
+        problem = transitions.mismatch(attempt, verified)
+        if problem:
+            outcome = transitions.apply(self.client, attempt.reference, verified, source="confirm")
+            return self._failure(payment_information, outcome.message)
+        transitions.record_success(attempt)
+        kind = transitions.paid_kind(attempt, verified)
+        return saleor.GatewayResponse(
+            is_success=True,
+            action_required=False,
+            kind=kind,
+            amount=verified.amount,
+            currency=verified.currency,
+            transaction_id=attempt.reference,
+            error=None,
+            raw_response=transitions.summary(verified, "confirm"),
+            psp_reference=attempt.reference,
+        )
+
+    def capture_payment(self, payment_information, previous_value):
+        if not self.active:
+            return previous_value
+        return self._operation(payment_information, TransactionKind.CAPTURE, operations.capture)
+
+    def refund_payment(self, payment_information, previous_value):
+        if not self.active:
+            return previous_value
+        return self._operation(payment_information, TransactionKind.REFUND, operations.refund)
+
+    def void_payment(self, payment_information, previous_value):
+        if not self.active:
+            return previous_value
+        return self._operation(payment_information, TransactionKind.VOID, operations.void)
+
+    def _operation(self, payment_information, kind, operation):
+        attempt = OpttyOrder.objects.filter(
+            payment_id=payment_information.payment_id, state=OpttyOrderState.SUCCESSFUL
+        ).order_by("-pk").first()
+        if attempt is None:
+            return self._failure(payment_information, "This payment has no successful Optty order.", kind=kind)
+        amount = payment_information.amount
+        try:
+            done = operation(self.client, attempt, amount)
+        except OpttyError as error:
+            return self._failure(payment_information, f"Optty refused the {kind}: {error.message}", kind=kind)
+        return saleor.GatewayResponse(
+            is_success=True,
+            action_required=False,
+            kind=kind,
+            amount=done.amount,
+            currency=attempt.currency,
+            transaction_id=done.optty_id or done.reference,
+            error=None,
+            raw_response={"reference": done.reference, "optty_id": done.optty_id},
+            psp_reference=done.reference,
+        )
+
+    # ---------------------------------------------------------------- webhook
+
+    def webhook(self, request, path, previous_value):
+        if not self.active or self.channel is None:
+            return previous_value
+        return webhooks.route(request, path, config=self.config, client=self.client, channel_slug=self.channel_slug)
+
+    # ---------------------------------------------------------- configuration
+
+    @classmethod
+    def validate_plugin_configuration(cls, plugin_configuration, **kwargs):
+        if not plugin_configuration.active:
+            return
+        config = OpttyConfiguration.from_plugin_configuration(plugin_configuration.configuration)
+        problems = config.problems()
+        if not problems:
+            try:
+                config.client(token_store=cache).check_credentials()
+            except OpttyAuthenticationError as error:
+                problems["client_secret"] = error.message
+            except OpttyError as error:
+                problems["environment"] = f"Could not reach Optty to check the credentials: {error.message}"
+        if problems:
+            raise ValidationError(
+                {
+                    field: ValidationError(message, code=saleor.PluginErrorCode.INVALID.value)
+                    for field, message in problems.items()
+                }
+            )
+
+    # ----------------------------------------------------------------- answers
+
+    def _provider_problem(self, provider: str, payment_information) -> str | None:
+        if not provider:
+            return "Choose a buy-now-pay-later provider: pass its name as the payment token."
+        if not self.config.allows_provider(provider):
+            return f"{provider} is not enabled for this store. Choose one of: {', '.join(self.config.providers)}."
+        offered = providers.offered(self.config, payment_information.amount, payment_information.currency)
+        names = [option["name"] for option in offered]
+        if names and provider not in names:
+            return f"{provider} is not available for this order. Choose one of: {', '.join(names)}."
+        return None
+
+    def _new_reference(self, payment_information) -> str:
+        prefix = self.config.order_reference_prefix
+        return f"{prefix}{payment_information.payment_id}-{secrets.token_hex(4).upper()}"
+
+    def _action_required(self, payment_information, attempt: OpttyOrder):
+        return saleor.GatewayResponse(
+            is_success=True,
+            action_required=True,
+            kind=TransactionKind.ACTION_TO_CONFIRM,
+            amount=payment_information.amount,
+            currency=payment_information.currency,
+            transaction_id=attempt.reference,
+            error=None,
+            raw_response={"reference": attempt.reference, "provider": attempt.provider},
+            action_required_data={
+                "redirectUrl": attempt.redirect_url,
+                "reference": attempt.reference,
+                "provider": attempt.provider,
+            },
+            psp_reference=attempt.reference,
+        )
+
+    def _failure(self, payment_information, message: str, *, kind=TransactionKind.ACTION_TO_CONFIRM):
+        logger.info("Optty payment %s refused: %s", payment_information.payment_id, message)
+        return saleor.GatewayResponse(
+            is_success=False,
+            action_required=False,
+            kind=kind,
+            amount=payment_information.amount,
+            currency=payment_information.currency,
+            transaction_id="",
+            error=message,
+            raw_response=None,
+        )
+
+
+def _chosen_provider(payment_information) -> str:
+    data = payment_information.data or {}
+    provider = data.get("bnplProvider") if isinstance(data, dict) else None
+    return str(provider or payment_information.token or "").strip().upper()
+
+
+def _create_error_message(error: OpttyError) -> str:
+    if error.retryable:
+        return "Optty is not answering right now. Please try again in a moment."
+    return f"Optty refused the order: {error.message}"
+
+
+def _with_callback_url(configuration, channel_slug: str):
+    url = webhooks.merchant_webhook_url(channel_slug)
+    return [item for item in configuration if item["name"] != "callback_url"] + [
+        {"name": "callback_url", "value": url}
+    ]
+

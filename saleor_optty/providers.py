@@ -1,0 +1,64 @@
+"""The providers Optty offers for a checkout, as the storefront's gateway config shows them.
+
+``checkout.availablePaymentGateways`` is queried on every checkout page view, so the
+list is cached briefly, fetched with a short timeout, and an Optty outage is remembered
+for a little while (a simple circuit breaker) so that the page never waits on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.core.cache import cache
+
+from .config import OpttyConfiguration
+from .optty import FAST_POLICY, MoneyError, OpttyError, PaymentOption
+from .optty.money import quantize
+
+logger = logging.getLogger(__name__)
+
+OPTIONS_TTL_SECONDS = 300
+OUTAGE_TTL_SECONDS = 30
+
+
+def _as_dict(option: PaymentOption) -> dict:
+    return {
+        "name": option.name,
+        "displayName": option.display_name,
+        "logoUrl": option.image_url,
+        "minAmount": None if option.min_amount is None else str(option.min_amount),
+        "maxAmount": None if option.max_amount is None else str(option.max_amount),
+        "requiredFields": list(option.required_fields),
+    }
+
+
+def offered(config: OpttyConfiguration, amount: Decimal, currency: str) -> list[dict]:
+    """The allowed providers Optty offers for ``amount``; empty when Optty can't say."""
+    try:
+        amount = quantize(Decimal(amount), currency)
+    except MoneyError:
+        return []
+    if amount < 1:  # Optty's /options refuses amounts below 1
+        return []
+    key = f"optty:options:{config.identity}:{config.optty_channel}:{currency}:{amount}"
+    outage_key = f"optty:options-outage:{config.identity}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    if cache.get(outage_key):
+        return []
+    client = config.client(token_store=cache, policy=FAST_POLICY)
+    try:
+        options = client.get_options(amount, currency, channel=config.optty_channel or None)
+    except OpttyError as error:
+        logger.warning("Optty's payment options are unavailable: %s", error)
+        cache.set(outage_key, True, OUTAGE_TTL_SECONDS)
+        return []
+    result = [
+        _as_dict(option)
+        for option in options
+        if config.allows_provider(option.name) and option.currency in ("", currency.upper())
+    ]
+    cache.set(key, result, OPTIONS_TTL_SECONDS)
+    return result

@@ -1,0 +1,282 @@
+"""Every touch point with Saleor's internals, and every difference between its versions.
+
+Supported: Saleor 3.20 (LTS) to 3.23, and main while it keeps the legacy Payments API.
+A new Saleor version should need changes in this file only. The differences handled:
+
+* ``calculate_checkout_total_with_gift_cards`` takes a positional ``address`` up to
+  3.23.1 and none from 3.23.2 (feature-detected below).
+* ``fetch_checkout_data`` is a function returning a tuple up to 3.20 and a promise
+  (``.get()``) from 3.21; this module only calls the helpers around it.
+* ``GatewayResponse`` has extra defaulted fields on some versions, so it is always
+  built with keywords.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import graphene
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from saleor.checkout.calculations import calculate_checkout_total_with_gift_cards
+from saleor.checkout.complete_checkout import complete_checkout
+from saleor.checkout.fetch import fetch_checkout_info, fetch_checkout_lines
+from saleor.checkout.models import Checkout
+from saleor.core.transactions import transaction_with_commit_on_errors
+from saleor.core.utils import build_absolute_uri
+from saleor.order.models import Order
+from saleor.payment import ChargeStatus, TransactionKind
+from saleor.payment.gateway import payment_refund_or_void
+from saleor.payment.interface import GatewayResponse, PaymentData, PaymentGateway
+from saleor.payment.models import Payment, Transaction
+from saleor.payment.utils import (
+    create_transaction,
+    try_void_or_refund_inactive_payment,
+    update_payment_charge_status,
+)
+from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
+from saleor.plugins.error_codes import PluginErrorCode
+from saleor.plugins.manager import get_plugins_manager
+
+from .optty.types import Address as OpttyAddress
+from .optty.types import Customer
+from .payload import Cart, CartLine
+
+if TYPE_CHECKING:
+    from saleor.checkout.fetch import CheckoutInfo
+
+logger = logging.getLogger(__name__)
+
+
+_TOTAL_TAKES_ADDRESS = "address" in inspect.signature(calculate_checkout_total_with_gift_cards).parameters
+
+
+def manager():
+    """A plugins manager that reads and writes the primary database."""
+    return get_plugins_manager(allow_replica=False)
+
+
+def plugin_url(channel_slug: str, plugin_id: str, path: str) -> str:
+    """The absolute URL Saleor routes to ``plugin.webhook`` (built from PUBLIC_URL or the Site)."""
+    base = reverse("plugins-per-channel", kwargs={"plugin_id": plugin_id, "channel_slug": channel_slug})
+    return build_absolute_uri(base.rstrip("/") + "/" + path.lstrip("/"))
+
+
+def order_global_id(order_id: Any) -> str:
+    return graphene.Node.to_global_id("Order", order_id)
+
+
+def checkout_global_id(checkout_token: Any) -> str:
+    return graphene.Node.to_global_id("Checkout", checkout_token)
+
+
+# ------------------------------------------------------------------------ checkout
+
+
+def checkout_amount_due(plugins_manager, checkout_info: CheckoutInfo, lines) -> Decimal:
+    """The checkout's gross total less gift cards, recalculated if the prices expired."""
+    kwargs: dict[str, Any] = {"manager": plugins_manager, "checkout_info": checkout_info, "lines": lines}
+    if _TOTAL_TAKES_ADDRESS:
+        kwargs["address"] = checkout_info.shipping_address or checkout_info.billing_address
+    return calculate_checkout_total_with_gift_cards(**kwargs).gross.amount
+
+
+def load_checkout(checkout_token: Any) -> tuple[Checkout, CheckoutInfo, list] | None:
+    checkout = Checkout.objects.filter(pk=checkout_token).first()
+    if checkout is None:
+        return None
+    plugins_manager = manager()
+    lines, _unavailable = fetch_checkout_lines(checkout)
+    return checkout, fetch_checkout_info(checkout, lines, plugins_manager), list(lines)
+
+
+def cart_from_checkout(checkout_token: Any, *, customer_email: str | None) -> Cart | None:
+    """The Optty-neutral cart for a checkout, from the prices Saleor last calculated.
+
+    ``checkoutComplete`` recalculates the checkout before it asks the gateway to
+    process a payment, so the stored prices are the ones being paid.
+    """
+    loaded = load_checkout(checkout_token)
+    if loaded is None:
+        return None
+    checkout, checkout_info, lines = loaded
+    currency = checkout.currency
+    prices_include_tax = bool(checkout_info.tax_configuration.prices_entered_with_tax)
+    cart_lines = []
+    for line_info in lines:
+        line = line_info.line
+        undiscounted = line.undiscounted_unit_price_amount * line.quantity
+        if prices_include_tax and line.tax_rate:
+            # Listing prices include tax; Optty's items are pre-tax.
+            undiscounted = undiscounted / (1 + line.tax_rate)
+        cart_lines.append(
+            CartLine(
+                name=_line_name(line_info),
+                quantity=line.quantity,
+                undiscounted_total_net=max(undiscounted, line.total_price_net_amount),
+                total_net=line.total_price_net_amount,
+                total_gross=line.total_price_gross_amount,
+                sku=line_info.variant.sku or None,
+                image_url=_image_url(line_info),
+            )
+        )
+    billing = checkout_info.billing_address
+    shipping = checkout_info.shipping_address
+    if billing is None:
+        raise ValueError("The checkout has no billing address; Optty needs one.")
+    email = customer_email or checkout.get_customer_email() or ""
+    return Cart(
+        currency=currency,
+        country=billing.country.code,
+        locale=_locale(checkout.language_code, billing.country.code),
+        lines=tuple(cart_lines),
+        shipping_net=checkout.shipping_price_net_amount,
+        shipping_gross=checkout.shipping_price_gross_amount,
+        total_net=checkout.total_net_amount,
+        total_gross=checkout.total_gross_amount,
+        gift_card_amount=checkout.get_total_gift_cards_balance().amount,
+        customer=Customer(
+            first_name=billing.first_name,
+            last_name=billing.last_name,
+            email=email,
+            phone_number=str(billing.phone or "") or None,
+        ),
+        billing_address=_address(billing, email),
+        shipping_address=_address(shipping, email) if shipping else None,
+    )
+
+
+def _line_name(line_info) -> str:
+    product_name = line_info.product.name
+    variant_name = line_info.variant.name
+    return f"{product_name} ({variant_name})" if variant_name and variant_name != product_name else product_name
+
+
+def _image_url(line_info) -> str | None:
+    media = line_info.variant.media.first() or line_info.product.media.first()
+    if media is None:
+        return None
+    if media.image:
+        return build_absolute_uri(media.image.url)
+    return media.external_url or None
+
+
+def _locale(language_code: str | None, country: str) -> str:
+    language = (language_code or "en").replace("_", "-").split("-")[0].lower()
+    return f"{language}_{country.upper()}"
+
+
+def _address(address, email: str) -> OpttyAddress:
+    return OpttyAddress(
+        first_name=address.first_name,
+        last_name=address.last_name,
+        street_address=address.street_address_1,
+        street_address2=address.street_address_2 or None,
+        city=address.city,
+        state=address.country_area or None,
+        postal_code=address.postal_code,
+        country=address.country.code,
+        phone_number=str(address.phone or "") or None,
+        email=email or None,
+    )
+
+
+# ------------------------------------------------------------------------ payments
+
+
+def payment_return_url(payment_id: int) -> str:
+    # PaymentData carries no return URL; Saleor stores it on the payment.
+    return Payment.objects.filter(pk=payment_id).values_list("return_url", flat=True).first() or ""
+
+
+def lock_checkout_of_payment(payment: Payment) -> Checkout | None:
+    """Lock the payment's checkout row, first, as Saleor's checkoutComplete does."""
+    if not payment.checkout_id:
+        return None
+    return Checkout.objects.select_for_update(of=("self",)).filter(pk=payment.checkout_id).first()
+
+
+def lock_payment(payment_id: int) -> Payment | None:
+    return Payment.objects.select_for_update(of=("self",)).filter(pk=payment_id).first()
+
+
+def successful_transaction(payment: Payment, kinds: tuple[str, ...]) -> Transaction | None:
+    return successful_transaction_for(payment.pk, kinds)
+
+
+def successful_transaction_for(payment_id: int, kinds: tuple[str, ...]) -> Transaction | None:
+    return (
+        Transaction.objects.filter(payment_id=payment_id, is_success=True, action_required=False, kind__in=kinds)
+        .order_by("pk")
+        .first()
+    )
+
+
+def refuse_payment(payment_id: int, *, cancelled: bool) -> None:
+    """Mark a payment the provider refused, unless money already moved under it."""
+    if successful_transaction_for(payment_id, (TransactionKind.AUTH, TransactionKind.CAPTURE)):
+        return
+    status = ChargeStatus.CANCELLED if cancelled else ChargeStatus.REFUSED
+    Payment.objects.filter(pk=payment_id).update(charge_status=status)
+
+
+def record_transaction(payment: Payment, *, kind: str, amount: Decimal, reference: str, raw: dict) -> Transaction:
+    """Add a successful transaction for money Optty confirmed, and update the charge status."""
+    response = GatewayResponse(
+        is_success=True,
+        action_required=False,
+        kind=kind,
+        amount=amount,
+        currency=payment.currency,
+        transaction_id=reference,
+        error=None,
+        raw_response=raw,
+        psp_reference=reference,
+    )
+    transaction = create_transaction(
+        payment, kind=kind, payment_information=None, action_required=False, gateway_response=response
+    )
+    update_payment_charge_status(payment, transaction)
+    payment.refresh_from_db()
+    return transaction
+
+
+def refund_or_void(payment: Payment, channel_slug: str) -> None:
+    """Give the money back through the plugin's own refund or void."""
+    payment_refund_or_void(payment, manager(), channel_slug=channel_slug)
+
+
+def settle_inactive_payment(payment: Payment, transaction: Transaction) -> None:
+    try_void_or_refund_inactive_payment(payment, transaction, manager())
+
+
+def complete_checkout_for_payment(checkout: Checkout, payment: Payment) -> Order:
+    """Turn a paid checkout into its order; raises ``ValidationError`` when it cannot.
+
+    Saleor refunds or voids the payment itself when completion fails validation
+    (cart changed, stock gone), through this plugin's ``refund_payment``/``void_payment``.
+    """
+    plugins_manager = manager()
+    lines, unavailable = fetch_checkout_lines(checkout)
+    checkout_info = fetch_checkout_info(checkout, lines, plugins_manager)
+    if unavailable:
+        raise ValidationError("Some products in the cart are no longer available.")
+    order, _action_required, _data = complete_checkout(
+        manager=plugins_manager,
+        checkout_info=checkout_info,
+        lines=lines,
+        payment_data={},
+        store_source=False,
+        user=checkout.user or None,
+        app=None,
+    )
+    return order
+
+
+def order_of_checkout(checkout_token: Any) -> Order | None:
+    return Order.objects.filter(checkout_token=str(checkout_token)).first()
+

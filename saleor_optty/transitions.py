@@ -1,0 +1,210 @@
+"""The one place that decides what Optty's verified state means for Saleor.
+
+The return redirect, the callbacks, the confirm path (``checkoutComplete`` again) and
+reconciliation each fetch the order's state from Optty's API themselves and then call
+:func:`apply`. It runs in one database transaction and takes row locks in the order
+Saleor's own ``checkoutComplete`` takes them: checkout, then payment, then the Optty
+attempt. So whichever path comes first makes the order, and every later one finds it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from . import operations
+from . import saleor_compat as saleor
+from .models import OpttyOrder, OpttyOrderState
+from .optty import OpttyClient, OrderStatus, PaymentStatus
+
+logger = logging.getLogger(__name__)
+
+_STATE_OF = {
+    PaymentStatus.PENDING: OpttyOrderState.PENDING,
+    PaymentStatus.SUCCESSFUL: OpttyOrderState.SUCCESSFUL,
+    PaymentStatus.DECLINED: OpttyOrderState.DECLINED,
+    PaymentStatus.CANCELLED: OpttyOrderState.CANCELLED,
+    PaymentStatus.FAILED: OpttyOrderState.FAILED,
+}
+
+#: What the storefront's return URL is told, per Optty state.
+RETURN_STATUS = {
+    OpttyOrderState.CREATED: "pending",
+    OpttyOrderState.PENDING: "pending",
+    OpttyOrderState.SUCCESSFUL: "success",
+    OpttyOrderState.DECLINED: "declined",
+    OpttyOrderState.CANCELLED: "cancelled",
+    OpttyOrderState.FAILED: "error",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying a state did: ``status`` is one of RETURN_STATUS's values."""
+
+    status: str
+    message: str
+    order_id: object | None = None
+    checkout_token: str = ""
+
+
+def mismatch(attempt: OpttyOrder, verified: OrderStatus) -> str | None:
+    """Why Optty's order does not pay for this attempt, if it does not."""
+    if verified.currency != attempt.currency.upper():
+        return f"Optty reports {verified.currency}, the payment is in {attempt.currency}"
+    if verified.amount != attempt.amount:
+        return f"Optty reports {verified.amount} {verified.currency}, the payment is {attempt.amount}"
+    return None
+
+
+def paid_kind(attempt: OpttyOrder, verified: OrderStatus) -> str:
+    """CAPTURE when the money is taken, AUTH when it waits for a capture from the Dashboard."""
+    captured = attempt.auto_capture or verified.capture_status in ("CAPTURED", "FULLY_CAPTURED")
+    return saleor.TransactionKind.CAPTURE if captured else saleor.TransactionKind.AUTH
+
+
+def apply(client: OpttyClient, reference: str, verified: OrderStatus, *, source: str) -> Outcome:
+    """Apply Optty's verified state for ``reference``, exactly once."""
+    attempt = OpttyOrder.objects.filter(reference=reference).first()
+    if attempt is None:
+        return Outcome("error", "No Optty payment with this reference exists in this store.")
+    payment = saleor.Payment.objects.filter(pk=attempt.payment_id).first()
+    if payment is None:
+        return Outcome("error", "The Saleor payment for this Optty order no longer exists.")
+
+    with saleor.transaction_with_commit_on_errors():
+        # Lock order: checkout, payment, attempt: the same as checkoutComplete.
+        checkout = saleor.lock_checkout_of_payment(payment)
+        payment = saleor.lock_payment(attempt.payment_id)
+        attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.finalised_at is not None:
+            return _recorded_outcome(attempt, payment)
+
+        if verified.status is PaymentStatus.PENDING:
+            record_pending(attempt)
+            return Outcome("pending", "The provider has not decided yet.", checkout_token=attempt.checkout_token)
+        if verified.status.is_failure:
+            message = record_failure(attempt, verified)
+            return Outcome(RETURN_STATUS[attempt.state], message, checkout_token=attempt.checkout_token)
+        return _apply_success(client, attempt, payment, checkout, verified, source=source)
+
+
+def _apply_success(client, attempt, payment, checkout, verified, *, source) -> Outcome:
+    token = attempt.checkout_token
+    problem = mismatch(attempt, verified)
+    if problem:
+        resolution = operations.give_back(
+            client, attempt, captured=attempt.auto_capture, amount=verified.amount, reason=problem
+        )
+        _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True, resolution=resolution)
+        logger.error("Optty order %s does not match its payment: %s.", attempt.reference, resolution)
+        return Outcome("error", "The paid amount does not match the order; the payment was returned.", checkout_token=token)
+
+    kind = paid_kind(attempt, verified)
+    transaction = saleor.successful_transaction(payment, (kind,))
+    if transaction is None:
+        transaction = saleor.record_transaction(
+            payment, kind=kind, amount=verified.amount, reference=attempt.reference, raw=summary(verified, source)
+        )
+
+    if not payment.is_active:
+        # A newer payment replaced this one while the shopper was at the provider.
+        saleor.settle_inactive_payment(payment, transaction)
+        _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True, resolution="superseded by a newer payment; returned")
+        return Outcome("error", "This payment was replaced by a newer one and has been returned.", checkout_token=token)
+
+    if payment.order_id:
+        _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True)
+        return Outcome("success", "Paid.", order_id=payment.order_id, checkout_token=token)
+
+    if checkout is None:
+        saleor.refund_or_void(payment, attempt.channel_slug)
+        _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True, resolution="checkout no longer exists; returned")
+        return Outcome("error", "The cart no longer exists; the payment was returned.", checkout_token=token)
+
+    try:
+        order = saleor.complete_checkout_for_payment(checkout, payment)
+    except ValidationError as error:
+        # Saleor's failure handler usually returned the money already; this is a no-op then.
+        payment.refresh_from_db()
+        saleor.refund_or_void(payment, attempt.channel_slug)
+        reason = "; ".join(error.messages)
+        _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True, resolution=f"order not created ({reason}); returned")
+        logger.warning("Optty order %s paid but its checkout could not be completed: %s", attempt.reference, reason)
+        return Outcome("error", f"The order could not be placed ({reason}); the payment was returned.", checkout_token=token)
+
+    _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True)
+    return Outcome("success", "Paid.", order_id=order.pk if order else None, checkout_token=token)
+
+
+def _recorded_outcome(attempt: OpttyOrder, payment) -> Outcome:
+    """The outcome of a state applied earlier, for duplicates and replays."""
+    token = attempt.checkout_token
+    if attempt.resolution:
+        return Outcome("error", attempt.resolution, checkout_token=token)
+    if attempt.state == OpttyOrderState.SUCCESSFUL:
+        return Outcome("success", "Paid.", order_id=payment.order_id, checkout_token=token)
+    return Outcome(RETURN_STATUS[attempt.state], f"The payment was {attempt.state}.", checkout_token=token)
+
+
+def record_pending(attempt: OpttyOrder) -> None:
+    _save_state(attempt, OpttyOrderState.PENDING, final=False)
+
+
+def record_success(attempt: OpttyOrder) -> None:
+    """Optty confirmed the money; final only once the order exists (see apply)."""
+    _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=False)
+
+
+def record_failure(attempt: OpttyOrder, verified: OrderStatus) -> str:
+    """A final refusal: the checkout stays usable for another payment. Returns the shopper's message."""
+    _save_state(attempt, _STATE_OF[verified.status], final=True)
+    saleor.refuse_payment(attempt.payment_id, cancelled=verified.status is PaymentStatus.CANCELLED)
+    return failure_message(attempt, verified)
+
+
+def failure_message(attempt: OpttyOrder, verified: OrderStatus) -> str:
+    provider = attempt.provider.replace("_", " ").title()
+    verb = {
+        PaymentStatus.DECLINED: "declined the payment",
+        PaymentStatus.CANCELLED: "payment was cancelled",
+        PaymentStatus.FAILED: "payment failed",
+    }[verified.status]
+    message = f"{provider} {verb}" if verified.status is PaymentStatus.DECLINED else f"The {provider} {verb}"
+    if verified.failure_reason:
+        message += f" ({verified.failure_reason[:120]})"
+    return message + ". Choose another payment method or try again."
+
+
+def _save_state(attempt: OpttyOrder, state: str, *, final: bool, resolution: str = "") -> None:
+    attempt.state = state
+    fields = ["state", "updated_at"]
+    if final:
+        attempt.finalised_at = timezone.now()
+        fields.append("finalised_at")
+    if resolution:
+        attempt.resolution = resolution[:255]
+        fields.append("resolution")
+    attempt.save(update_fields=fields)
+
+
+def summary(verified: OrderStatus, source: str) -> dict:
+    """What is stored as the transaction's gateway response: no personal data."""
+    return {
+        "source": source,
+        "status": verified.raw_status,
+        "amount": str(verified.amount),
+        "currency": verified.currency,
+        "provider": verified.provider,
+        "captureStatus": verified.capture_status,
+    }
+
+
+def check_and_apply(client: OpttyClient, reference: str, *, source: str) -> Outcome:
+    """Ask Optty for the order's state, then apply it; raises OpttyError when Optty can't say."""
+    verified = client.get_order(reference)
+    return apply(client, reference, verified, source=source)
+
