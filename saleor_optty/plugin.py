@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from . import operations, providers, transitions, webhooks
 from . import saleor_compat as saleor
 from .config import DEFAULT_REFERENCE_PREFIX, OpttyConfiguration
-from .consts import GATEWAY_ID, PLUGIN_NAME, WEBHOOK_PATH
+from .consts import GATEWAY_ID, PLUGIN_NAME, RETURN_PATH
 from .models import OpttyOrder, OpttyOrderState
 from .optty import OpttyAuthenticationError, OpttyClient, OpttyError, PaymentStatus
 from .payload import build_order_request
@@ -158,7 +158,9 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
             return previous_value or []
         offered = []
         if checkout_info is not None and checkout_lines is not None:
-            amount = saleor.checkout_amount_due(saleor.manager(), checkout_info, checkout_lines)
+            amount = saleor.checkout_amount_due(
+                saleor.manager(), checkout_info, checkout_lines, allow_replica=self.allow_replica
+            )
             offered = providers.offered(self.config, amount, checkout_info.checkout.currency)
         gateway = saleor.PaymentGateway(
             id=self.PLUGIN_ID,
@@ -199,7 +201,7 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
                 reference=reference,
                 provider=provider,
                 auto_capture=self.config.auto_capture,
-                redirect_url=saleor.plugin_url(self.channel_slug, self.PLUGIN_ID, WEBHOOK_PATH.RETURN),
+                redirect_url=saleor.plugin_url(self.channel_slug, self.PLUGIN_ID, RETURN_PATH),
                 callback_url=webhooks.callback_url(self.channel_slug, reference),
                 channel=self.config.optty_channel or None,
             )

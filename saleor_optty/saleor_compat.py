@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import graphene
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
@@ -77,9 +78,19 @@ def checkout_global_id(checkout_token: Any) -> str:
 # ------------------------------------------------------------------------ checkout
 
 
-def checkout_amount_due(plugins_manager, checkout_info: CheckoutInfo, lines) -> Decimal:
-    """The checkout's gross total less gift cards, recalculated if the prices expired."""
-    kwargs: dict[str, Any] = {"manager": plugins_manager, "checkout_info": checkout_info, "lines": lines}
+def checkout_amount_due(plugins_manager, checkout_info: CheckoutInfo, lines, *, allow_replica: bool) -> Decimal:
+    """The checkout's gross total less gift cards, recalculated if the prices expired.
+
+    Queries such as ``availablePaymentGateways`` must read from the replica (Saleor
+    refuses writer access there); mutations pass ``allow_replica=False``.
+    """
+    connection = settings.DATABASE_CONNECTION_REPLICA_NAME if allow_replica else settings.DATABASE_CONNECTION_DEFAULT_NAME
+    kwargs: dict[str, Any] = {
+        "manager": plugins_manager,
+        "checkout_info": checkout_info,
+        "lines": lines,
+        "database_connection_name": connection,
+    }
     if _TOTAL_TAKES_ADDRESS:
         kwargs["address"] = checkout_info.shipping_address or checkout_info.billing_address
     return calculate_checkout_total_with_gift_cards(**kwargs).gross.amount

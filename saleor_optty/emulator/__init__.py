@@ -8,9 +8,9 @@ in-process::
         ...
         optty.decide("order-1", "approve")
 
-Standard library only; money is ``Decimal`` end to end (see :mod:`.money`). Statuses
-marked [C] are confirmed by Optty's docs, [I] are the emulator's assumptions where the
-docs are silent (see ``/work/shared/reference/optty-api.md`` for the sources).
+Standard library only; money is ``Decimal`` end to end (see :mod:`.money`). Points
+marked [C] are confirmed by Optty's public docs (docs.optty.com) or its WooCommerce
+plugin; [I] marks the emulator's own choices where those sources are silent.
 
 Optty's API (one server plays both the auth host and the API host)
 ------------------------------------------------------------------
@@ -49,7 +49,8 @@ Assumptions where Optty's docs are silent [I]
   it all on approval. Capture and void need a SUCCESSFUL order with an uncaptured
   amount; providers flagged without partial capture/void need the whole remainder.
 - orderItems must be non-empty and each provider's requiredFields are enforced.
-  Amounts have at most 2 decimals, and none for zero-decimal currencies (JPY, KRW...).
+  Amounts have at most 2 decimals [C], none for zero-decimal currencies (JPY, KRW...)
+  and 2 for three-decimal ones (KWD...). Amounts sent as JSON strings are rejected.
 - Return redirect: ``status``, ``reference``, ``hash``, ``providerReference`` appended
   to dynamicRedirectUrl (its own query kept). hash = HMAC-SHA512(payment secret,
   ``"{status}|{reference}"``) as lower-case hex (base64 via a knob), over the status
@@ -68,47 +69,51 @@ The shopper's side
 ``/hosted/{orderToken}/decision``, which answers 302 to the return URL (or a result
 page); deciding an order that is already final is a 409 page.
 
-Control API (``/_emulator/``, no auth) and the matching ``OpttyEmulator`` methods
---------------------------------------------------------------------------------
-==============================================  ==========================================
-``POST /_emulator/reset``                       ``reset()`` (issued tokens stay valid)
-``GET|POST /_emulator/faults``                  ``faults()`` / ``configure_faults(spec)``
-``POST /_emulator/orders/{ref}/decision``       ``decide(ref, "approve")`` -> {status,
-  ``{"decision": "approve"}``                     reference, hash, providerReference,
-                                                  redirect}
-``POST /_emulator/orders/{ref}/refund``         ``portal_refund(ref, "5.00", reason=None)``
-  ``{"amount": "5.00", "reason": "..."}``
-``POST /_emulator/orders/{ref}/status``         ``set_status(ref, "SUCCESSFUL", reason=None)``
-  ``{"status": "SUCCESSFUL", "reason": "..."}``
-``GET /_emulator/orders``, ``/orders/{ref}``    ``orders()``, ``order(ref)`` (full state)
-``GET /_emulator/stats``                        ``stats()``: requests per endpoint,
-                                                  token_requests, tokens_issued,
-                                                  connections, faults_injected, callbacks
-``GET /_emulator/callbacks``                    ``deliveries()``; ``wait_for_callbacks()``
-``POST /_emulator/callbacks/release``           ``release_callbacks()``
-``POST /_emulator/tokens/revoke``               ``revoke_tokens()``
-``GET /_emulator/providers``                    ``providers`` (with capability flags)
-==============================================  ==========================================
+Control API (``/_emulator/``, no auth; each has an ``OpttyEmulator`` method)
+--------------------------------------------------------------------------
+- ``POST reset`` / ``reset()``: forget orders, faults, counters and callbacks; issued
+  tokens stay valid so a client's cached token survives between tests.
+- ``GET|POST faults`` / ``faults()``, ``configure_faults(spec)``: see the knobs below.
+- ``POST orders/{ref}/decision {"decision": "approve"}`` / ``decide(ref, decision)``:
+  the hosted page's code path without a browser; returns ``{status, reference, hash,
+  providerReference, redirect}``, ``redirect`` being the full URL the browser would
+  be sent to (null without dynamicRedirectUrl).
+- ``POST orders/{ref}/refund {"amount": "5.00", "reason": ...}`` /
+  ``portal_refund(ref, amount, reason=None)``: a refund made in Optty's portal.
+- ``POST orders/{ref}/status {"status": "SUCCESSFUL", "reason": ...}`` /
+  ``set_status(ref, status, reason=None)``: force any status, with its callbacks.
+- ``GET orders``, ``GET orders/{ref}`` / ``orders()``, ``order(ref)``: references, and
+  one order's full state including the stored create request.
+- ``GET stats`` / ``stats()``: ``requests`` per endpoint key (``_emulator`` for this
+  API), ``token_requests``, ``tokens_issued``, ``connections`` (TCP connections
+  accepted), ``faults_injected``, ``callbacks`` {total, delivered, failed, pending,
+  held, attempts}.
+- ``GET callbacks`` / ``deliveries()``: every callback with its attempts;
+  ``wait_for_callbacks(timeout)`` waits until none is queued or in flight.
+- ``POST callbacks/release`` / ``release_callbacks()``: send held callbacks now.
+- ``POST tokens/revoke`` / ``revoke_tokens()``: invalidate every issued token.
+- ``GET providers`` / ``providers``: the catalogue with its capability flags.
 
 Fault knobs (``POST /_emulator/faults`` body; see :mod:`.faults`)
 ------------------------------------------------------------------
 Endpoint keys: token, options, create_order, get_order, details, capture, void, refund,
 customer_session, hosted.
 
-``{"clear": true}``
-    back to the start-up settings first.
+``"clear": true``
+    back to the start-up settings first (``clear_faults()``).
 ``"latency": {"options": 0.5, "*": 0.1}``
-    seconds added to every call (``set_latency``).
-``"next": {"capture": [{"action": "fail", "status": 503, "when": "after", "retry_after": 2, "count": 2}]}``
+    seconds added to every call (``set_latency(endpoint, seconds)``).
+``"next": {"capture": [{"action": "fail", "status": 503, "when": "after", "count": 2}]}``
     one-off shots used up by the next calls in order: ``fail`` (any 4xx/5xx, optional
-    Retry-After; ``fail_next``), ``drop`` (close without answering; ``drop_next``),
-    ``hang`` (``seconds``, then answer late; ``hang_next``). ``when: "after"`` applies
-    fail/drop after the request changed state, to test safe retries.
-``"callbacks": {...}`` (``set_callback_options``)
+    ``retry_after`` seconds; ``fail_next``), ``drop`` (close the connection without an
+    answer; ``drop_next``), ``hang`` (wait ``seconds``, then answer late; ``hang_next``).
+    ``"when": "after"`` fails or drops only after the request changed state, to test
+    safe retries.
+``"callbacks": {...}`` (``set_callback_options(**knobs)``)
     ``duplicates`` (extra copies), ``delay``, ``mode`` (sequential | concurrent |
-    reverse), ``pending_first`` (approval goes PENDING, then SUCCESSFUL after that many
-    seconds, each with its callback), ``backoff``, ``max_attempts``, ``timeout``.
-``"output": {...}`` (``set_output_options``)
+    reverse), ``pending_first`` (approval goes PENDING, then SUCCESSFUL that many
+    seconds later, each with its callback), ``backoff``, ``max_attempts``, ``timeout``.
+``"output": {...}`` (``set_output_options(**knobs)``)
     ``status_case`` (documented | upper | lower | mixed), ``amounts_as_strings``,
     ``hash_encoding`` (hex | base64), ``message_as_list`` (400 messages as a list).
 """

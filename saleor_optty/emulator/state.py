@@ -434,7 +434,9 @@ class Ledger:
             return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
         signing_input = (
-            segment(b'{"alg":"HS256","typ":"JWT"}') + "." + segment(json.dumps(claims).encode("utf-8"))
+            segment(b'{"alg":"HS256","typ":"JWT"}')
+            + "."
+            + segment(json.dumps(claims, separators=(",", ":")).encode("utf-8"))
         )
         signature = hmac.new(
             signing_key.encode("utf-8"), signing_input.encode("ascii"), hashlib.sha256

@@ -168,7 +168,7 @@ def _customer_and_addresses(body: dict[str, Any], provider: Provider) -> None:
     if not _EMAIL.match(customer["email"]):
         raise bad_request("customer.email must be an email")
     optional_text(customer, "phoneNumber", "customer.")
-    billing = _required_object(body, "billingAddress")
+    _required_object(body, "billingAddress")
     shipping = _optional_object(body, "shippingAddress")
     # Optty returns each provider's requiredFields from /options and advises checkouts to
     # collect them; the emulator enforces them so a client that ignores them finds out.
