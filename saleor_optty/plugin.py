@@ -159,7 +159,10 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         offered = []
         if checkout_info is not None and checkout_lines is not None:
             amount = saleor.checkout_amount_due(
-                saleor.manager(), checkout_info, checkout_lines, allow_replica=self.allow_replica
+                saleor.manager(allow_replica=self.allow_replica),
+                checkout_info,
+                checkout_lines,
+                allow_replica=self.allow_replica,
             )
             offered = providers.offered(self.config, amount, checkout_info.checkout.currency)
         gateway = saleor.PaymentGateway(

@@ -56,9 +56,9 @@ logger = logging.getLogger(__name__)
 _TOTAL_TAKES_ADDRESS = "address" in inspect.signature(calculate_checkout_total_with_gift_cards).parameters
 
 
-def manager():
-    """A plugins manager that reads and writes the primary database."""
-    return get_plugins_manager(allow_replica=False)
+def manager(*, allow_replica: bool = False):
+    """A plugins manager; the writer database unless a query context allows the replica."""
+    return get_plugins_manager(allow_replica=allow_replica)
 
 
 def plugin_url(channel_slug: str, plugin_id: str, path: str) -> str:

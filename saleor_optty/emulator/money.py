@@ -1,20 +1,19 @@
-"""Money for the emulator: currency exponents, strict amount parsing, exact JSON output.
+"""Money for the emulator: strict amount parsing, exact JSON output.
 
-Amounts never pass through ``float``. Request bodies are parsed with
-``json.loads(body, parse_float=Decimal)`` and every amount the emulator sends is written
-by :func:`dumps`, which prints a Decimal digit for digit.
+Amounts never pass through ``float``. Request bodies are parsed with :func:`loads`
+(``parse_float=Decimal``) and every amount the emulator sends is written by
+:func:`dumps`, which prints a Decimal digit for digit. Those two and the ISO 4217 table
+are the client's (:mod:`saleor_optty.optty.money`, standard library only): they are
+neutral. Validating requests is not: the emulator checks amounts its own way, with
+Optty's field-named messages, independently of what the client does.
 """
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-# ISO 4217 currencies whose minor unit is not 2 (everything else has 2).
-_ZERO_DECIMAL = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
-_THREE_DECIMAL = "BHD IQD JOD KWD LYD OMR TND"
-_EXPONENTS = {code: 0 for code in _ZERO_DECIMAL.split()} | {code: 3 for code in _THREE_DECIMAL.split()}
+from ..optty.money import MoneyError, currency_exponent, dumps, loads
 
 # Optty documents "at most 2 decimals" for every amount, so three-decimal currencies are
 # held to 2 as well; that is an emulator assumption.
@@ -29,7 +28,8 @@ class AmountError(ValueError):
 
 
 def decimal_places(currency: str) -> int:
-    return min(_EXPONENTS.get(currency.upper(), 2), MAX_DECIMALS)
+    """ISO 4217 minor unit of ``currency`` (a checked three-letter code), at most 2."""
+    return min(currency_exponent(currency), MAX_DECIMALS)
 
 
 def quantum(currency: str) -> Decimal:
@@ -72,44 +72,35 @@ def parse_amount(value: Any, field: str, currency: str, *, allow_text: bool = Fa
     return exact
 
 
-def dumps(value: Any, *, amounts_as_strings: bool = False, allow_floats: bool = False) -> str:
-    """JSON text for ``value``, writing each Decimal exactly as it is held.
+def control_dumps(value: Any) -> str:
+    """JSON for the control API, whose durations are floats; amounts are still exact.
 
-    ``amounts_as_strings`` writes Decimals as JSON strings instead (``"10.00"``), the
-    liberal-parser knob. Floats are refused unless ``allow_floats`` (the control API's
-    durations): in an Optty answer a float would mean an amount escaped Decimal.
+    Each float is written as the Decimal of its shortest repr, so :func:`dumps` (which
+    refuses floats) still writes every Decimal digit for digit.
     """
-    parts: list[str] = []
-    _encode(value, parts, amounts_as_strings, allow_floats)
-    return "".join(parts)
+    return dumps(_floats_as_decimals(value))
 
 
-def _encode(value: Any, out: list[str], amounts_as_strings: bool, allow_floats: bool) -> None:
-    if isinstance(value, Decimal):
-        text = format(value, "f")
-        out.append(json.dumps(text) if amounts_as_strings else text)
-    elif isinstance(value, dict):
-        out.append("{")
-        for index, (key, item) in enumerate(value.items()):
-            if index:
-                out.append(",")
-            out.append(json.dumps(str(key)))
-            out.append(":")
-            _encode(item, out, amounts_as_strings, allow_floats)
-        out.append("}")
-    elif isinstance(value, (list, tuple)):
-        out.append("[")
-        for index, item in enumerate(value):
-            if index:
-                out.append(",")
-            _encode(item, out, amounts_as_strings, allow_floats)
-        out.append("]")
-    elif isinstance(value, float) and not allow_floats:
-        raise TypeError("floats are not allowed in emulator output; use Decimal")
-    else:
-        out.append(json.dumps(value))
+def _floats_as_decimals(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {key: _floats_as_decimals(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_floats_as_decimals(item) for item in value]
+    return value
 
 
-def loads(text: str | bytes) -> Any:
-    """Parse JSON with every non-integer number as a Decimal."""
-    return json.loads(text, parse_float=Decimal)
+__all__ = [
+    "MAX_AMOUNT",
+    "MAX_DECIMALS",
+    "AmountError",
+    "MoneyError",
+    "control_dumps",
+    "decimal_places",
+    "dumps",
+    "loads",
+    "parse_amount",
+    "quantum",
+    "to_money",
+]

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from .money import quantum, to_money
+from .money import loads, quantum, to_money
 
 STANDARD_FIELDS = ("firstName", "lastName", "email", "phoneNumber", "billingAddress")
 
@@ -174,7 +173,7 @@ DEFAULT_PROVIDERS: tuple[Provider, ...] = (
 
 def load_providers(path: str | Path) -> tuple[Provider, ...]:
     """Read a JSON list of provider objects (the ``--providers-file`` format)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
+    data = loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, list):
         raise ValueError("a providers file holds a JSON list of provider objects")
     return tuple(Provider.from_dict(entry) for entry in data)

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .errors import ApiError, bad_request
 from .faults import Shot, present
 from .hosted import approval_page, message_page
-from .money import dumps, loads
+from .money import control_dumps, dumps, loads
 from .providers import logo_svg
 from .validation import require_object
 
@@ -551,7 +551,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         if reply.kind == "redirect":
             return "text/plain; charset=utf-8", b""
         if reply.kind == "control":
-            return "application/json; charset=utf-8", dumps(reply.payload, allow_floats=True).encode("utf-8")
+            return "application/json; charset=utf-8", control_dumps(reply.payload).encode("utf-8")
         output = self.server.emulator._output()
         payload = present(reply.payload, output)
         if output.message_as_list and reply.status == 400 and isinstance(payload, dict):

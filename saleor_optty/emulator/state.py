@@ -23,12 +23,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from .errors import ApiError, bad_request, order_not_found
 from .money import AmountError, parse_amount, to_money
 from .providers import Provider
-from .validation import optional_text, positive_amount, require_object, required_text, validate_order
+from .validation import (
+    OrderRequest,
+    optional_text,
+    positive_amount,
+    require_object,
+    required_text,
+    validate_order,
+)
 
 PENDING = "PENDING"
 SUCCESSFUL = "SUCCESSFUL"
@@ -106,18 +113,57 @@ def _movement(
     )
 
 
+def _detail_entries(movements: list[Movement], id_key: str, reference_key: str) -> list[dict[str, Any]]:
+    """Captures or voids as the order details list them."""
+    return [
+        {
+            id_key: m.id,
+            reference_key: m.reference,
+            "amount": m.amount,
+            "status": SUCCESSFUL,
+            "createdAt": iso(m.created_at),
+        }
+        for m in movements
+    ]
+
+
+@dataclass(frozen=True)
+class Take:
+    """What differs between a capture and a void: both take money that is authorised
+    and not yet captured, with a reference unique per merchant."""
+
+    reference_key: str
+    verb: str  # "Order cannot be <verb>: ..."
+    too_much: str  # message for more than remains ({amount}, {remaining})
+    whole_only: str  # message for a partial take the provider cannot do ({provider}, {remaining})
+    partial: Callable[[Provider], bool]
+    answer: Callable[[Movement], dict[str, Any]]
+    shipping_info: bool = False  # whether the body may carry a shippingInfo object
+
+
+CAPTURE = Take(
+    "captureReference",
+    "captured",
+    "Capture amount {amount} exceeds the remaining authorised amount {remaining}",
+    "{provider} does not support partial capture: amount must be {remaining}",
+    lambda provider: provider.supports_partial_capture,
+    lambda m: {"captureReference": m.reference, "captureId": m.id, "capturedAmount": m.amount},
+    shipping_info=True,
+)
+VOID = Take(
+    "voidReference",
+    "voided",
+    "Void amount {amount} exceeds the uncaptured authorised amount {remaining}",
+    "{provider} does not support partial void: amount must be the full uncaptured amount {remaining}",
+    lambda provider: provider.supports_partial_void,
+    lambda m: {"voidReference": m.reference, "voidedId": m.id, "amount": m.amount},
+)
+
+
 @dataclass
-class Order:
-    reference: str
-    provider: Provider
-    currency: str
-    amount: Decimal
-    surcharge: Decimal
-    auto_capture: bool
-    redirect_url: str | None
-    callback_url: str | None
-    channel: str | None
-    items: tuple[dict[str, Any], ...]
+class Order(OrderRequest):
+    """A created order: the validated request's terms, then what became of it."""
+
     request: dict[str, Any]
     response: dict[str, Any]
     order_id: str
@@ -250,16 +296,7 @@ class Ledger:
             "surcharge": clean.surcharge,
         }
         order = Order(
-            reference=clean.reference,
-            provider=clean.provider,
-            currency=clean.currency,
-            amount=clean.amount,
-            surcharge=clean.surcharge,
-            auto_capture=clean.auto_capture,
-            redirect_url=clean.redirect_url,
-            callback_url=clean.callback_url,
-            channel=clean.channel,
-            items=clean.items,
+            **vars(clean),
             request=body,
             response=response,
             order_id=order_id,
@@ -312,87 +349,21 @@ class Ledger:
             }
             for m in order.refunds
         ]
-        details["orderCaptures"] = [
-            {
-                "captureId": m.id,
-                "captureReference": m.reference,
-                "amount": m.amount,
-                "status": SUCCESSFUL,
-                "createdAt": iso(m.created_at),
-            }
-            for m in order.captures
-        ]
+        details["orderCaptures"] = _detail_entries(order.captures, "captureId", "captureReference")
         # Emulator extension: Optty documents no list of voids in the details.
-        details["orderVoids"] = [
-            {
-                "voidedId": m.id,
-                "voidReference": m.reference,
-                "amount": m.amount,
-                "status": SUCCESSFUL,
-                "createdAt": iso(m.created_at),
-            }
-            for m in order.voids
-        ]
+        details["orderVoids"] = _detail_entries(order.voids, "voidedId", "voidReference")
         return details
 
     def capture(self, reference: str, body: Any) -> dict[str, Any]:
-        order = self.order(reference)
-        body = require_object(body)
-        capture_reference = required_text(body, "captureReference")
-        replay = self._replay(self._captures, "captureReference", capture_reference, order, body)
-        if replay is not None:
-            return replay
-        amount = positive_amount(body, "amount", order.currency)
-        description = optional_text(body, "description")
-        if body.get("shippingInfo") is not None:
-            require_object(body["shippingInfo"], "shippingInfo")
-        self._check_authorised(order, "captured")
-        remaining = order.uncaptured
-        if amount > remaining:
-            raise bad_request(f"Capture amount {amount} exceeds the remaining authorised amount {remaining}")
-        if amount != remaining and not order.provider.supports_partial_capture:
-            raise bad_request(
-                f"{order.provider.name} does not support partial capture: amount must be {remaining}"
-            )
-        capture = _movement(capture_reference, amount, description, body)
-        capture.response = {
-            "captureReference": capture_reference,
-            "captureId": capture.id,
-            "capturedAmount": amount,
-        }
-        order.captures.append(capture)
-        self._captures[capture_reference] = (order, capture)
-        return capture.response
+        return self._take(reference, body, CAPTURE)
 
     def void(self, reference: str, body: Any) -> dict[str, Any]:
-        order = self.order(reference)
-        body = require_object(body)
-        void_reference = required_text(body, "voidReference")
-        replay = self._replay(self._voids, "voidReference", void_reference, order, body)
-        if replay is not None:
-            return replay
-        amount = positive_amount(body, "amount", order.currency)
-        description = optional_text(body, "description")
-        self._check_authorised(order, "voided")
-        remaining = order.uncaptured
-        if amount > remaining:
-            raise bad_request(f"Void amount {amount} exceeds the uncaptured authorised amount {remaining}")
-        if amount != remaining and not order.provider.supports_partial_void:
-            raise bad_request(
-                f"{order.provider.name} does not support partial void: "
-                f"amount must be the full uncaptured amount {remaining}"
-            )
-        void = _movement(void_reference, amount, description, body)
-        void.response = {"voidReference": void_reference, "voidedId": void.id, "amount": amount}
-        order.voids.append(void)
-        self._voids[void_reference] = (order, void)
-        return void.response
+        return self._take(reference, body, VOID)
 
     def refund(self, reference: str, body: Any) -> dict[str, Any]:
-        order = self.order(reference)
-        body = require_object(body)
-        refund_reference = required_text(body, "refundReference")
-        replay = self._replay(self._refunds, "refundReference", refund_reference, order, body)
+        order, body, refund_reference, replay = self._movement_request(
+            reference, body, self._refunds, "refundReference"
+        )
         if replay is not None:
             return replay
         money = require_object(body.get("refundAmount"), "refundAmount")
@@ -529,36 +500,71 @@ class Ledger:
 
     # Internals ------------------------------------------------------------------------
 
-    def _replay(
-        self,
-        index: dict[str, tuple[Order, Movement]],
-        name: str,
-        reference: str,
-        order: Order,
-        body: dict[str, Any],
-    ) -> dict[str, Any] | None:
-        """The original answer for an identical retry; a reused reference is otherwise an error.
+    def _movement_request(
+        self, reference: str, body: Any, index: dict[str, tuple[Order, Movement]], name: str
+    ) -> tuple[Order, dict[str, Any], str, dict[str, Any] | None]:
+        """The order, the body, its ``name`` reference (unique per merchant) and, for an
+        identical retry, the original answer; a reused reference is otherwise an error.
 
         Optty documents the references as unique but not what a retry gets; answering an
         identical retry with the original result is the emulator's assumption.
         """
-        previous = index.get(reference)
+        order = self.order(reference)
+        body = require_object(body)
+        movement_reference = required_text(body, name)
+        previous = index.get(movement_reference)
         if previous is None:
-            return None
+            return order, body, movement_reference, None
         owner, movement = previous
         if owner is order and movement.request == body:
-            return movement.response
+            return order, body, movement_reference, movement.response
         raise bad_request(f"{name} must be unique")
 
-    def _check_authorised(self, order: Order, verb: str) -> None:
+    def _take(self, reference: str, body: Any, take: Take) -> dict[str, Any]:
+        """A capture or a void of money that is authorised and not yet captured."""
+        index = self._captures if take is CAPTURE else self._voids
+        order, body, take_reference, replay = self._movement_request(
+            reference, body, index, take.reference_key
+        )
+        if replay is not None:
+            return replay
+        amount = positive_amount(body, "amount", order.currency)
+        description = optional_text(body, "description")
+        if take.shipping_info and body.get("shippingInfo") is not None:
+            require_object(body["shippingInfo"], "shippingInfo")
         if order.status != SUCCESSFUL:
-            raise bad_request(f"Order cannot be {verb}: its status is {order.status}")
-        if order.uncaptured == 0:
+            raise bad_request(f"Order cannot be {take.verb}: its status is {order.status}")
+        remaining = order.uncaptured
+        if remaining == 0:
             if order.auto_capture and not order.voids:
-                raise bad_request(f"Order cannot be {verb}: it was captured automatically (autoCapture)")
+                raise bad_request(f"Order cannot be {take.verb}: it was captured automatically (autoCapture)")
             if order.captured == 0:
-                raise bad_request(f"Order cannot be {verb}: it has been voided")
-            raise bad_request(f"Order cannot be {verb}: nothing uncaptured is left")
+                raise bad_request(f"Order cannot be {take.verb}: it has been voided")
+            raise bad_request(f"Order cannot be {take.verb}: nothing uncaptured is left")
+        if amount > remaining:
+            raise bad_request(take.too_much.format(amount=amount, remaining=remaining))
+        if amount != remaining and not take.partial(order.provider):
+            raise bad_request(take.whole_only.format(provider=order.provider.name, remaining=remaining))
+        movements = order.captures if take is CAPTURE else order.voids
+        movement = self._record(order, movements, index, take_reference, amount, description, body)
+        movement.response = take.answer(movement)
+        return movement.response
+
+    def _record(
+        self,
+        order: Order,
+        movements: list[Movement],
+        index: dict[str, tuple[Order, Movement]],
+        reference: str,
+        amount: Decimal,
+        description: str | None,
+        request: dict[str, Any] | None,
+    ) -> Movement:
+        """A new capture, void or refund, kept on its order and under its reference."""
+        movement = _movement(reference, amount, description, request)
+        movements.append(movement)
+        index[reference] = (order, movement)
+        return movement
 
     def _record_refund(
         self,
@@ -570,7 +576,7 @@ class Ledger:
     ) -> dict[str, Any]:
         if order.refunded + amount > order.captured:
             raise bad_request("Over refund limit")
-        refund = _movement(reference, amount, description, request)
+        refund = self._record(order, order.refunds, self._refunds, reference, amount, description, request)
         refund.external_id = f"RF-{secrets.token_hex(6).upper()}"
         refund.response = {
             "refundReference": reference,
@@ -581,8 +587,6 @@ class Ledger:
             "refundDate": iso(refund.created_at),
             "bnplRefundId": refund.external_id,
         }
-        order.refunds.append(refund)
-        self._refunds[reference] = (order, refund)
         if self.webhook_url:
             data = {
                 "orderReference": order.reference,

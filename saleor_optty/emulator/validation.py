@@ -26,9 +26,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CUSTOMER_FIELDS = ("firstName", "lastName", "email", "phoneNumber")
 
 
-@dataclass(frozen=True)
+@dataclass
 class OrderRequest:
-    """A create-order body that passed every rule, with amounts as exact Decimals."""
+    """A create-order body that passed every rule, with amounts as exact Decimals.
+
+    The ledger's ``Order`` extends it with the order's state, so it is not frozen
+    (a dataclass cannot extend a frozen one); nothing changes these fields once set.
+    """
 
     reference: str
     provider: Provider

@@ -93,16 +93,22 @@ def format_amount(amount: Decimal, currency: str) -> Decimal:
     return quantize(amount, currency)
 
 
-def dumps(payload: Any) -> str:
-    """JSON-encode ``payload`` writing every Decimal as exact number text."""
-    return "".join(_encode(payload))
+def dumps(payload: Any, *, amounts_as_strings: bool = False) -> str:
+    """JSON-encode ``payload`` writing every Decimal as exact number text.
+
+    ``amounts_as_strings`` writes each Decimal as a JSON string instead (``"10.00"``),
+    for the emulator's liberal-output knob. Floats are refused either way: a float here
+    would mean an amount escaped Decimal.
+    """
+    return "".join(_encode(payload, amounts_as_strings))
 
 
-def _encode(value: Any):
+def _encode(value: Any, amounts_as_strings: bool):
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise MoneyError(f"{value} cannot be sent as JSON.")
-        yield format(value, "f")
+        text = format(value, "f")
+        yield json.dumps(text) if amounts_as_strings else text
     elif isinstance(value, dict):
         yield "{"
         for index, (key, item) in enumerate(value.items()):
@@ -110,14 +116,14 @@ def _encode(value: Any):
                 yield ","
             yield json.dumps(str(key))
             yield ":"
-            yield from _encode(item)
+            yield from _encode(item, amounts_as_strings)
         yield "}"
     elif isinstance(value, (list, tuple)):
         yield "["
         for index, item in enumerate(value):
             if index:
                 yield ","
-            yield from _encode(item)
+            yield from _encode(item, amounts_as_strings)
         yield "]"
     elif isinstance(value, float):
         raise MoneyError("floats are not sent to Optty; use Decimal.")

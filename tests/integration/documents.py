@@ -35,3 +35,59 @@ mutation Complete($id: ID!, $paymentData: JSONString) {
   }
 }
 """
+
+ORDER_CAPTURE = """
+mutation Capture($id: ID!, $amount: PositiveDecimal!) {
+  orderCapture(id: $id, amount: $amount) {
+    order { id paymentStatus totalCharged { amount } }
+    errors { field code message }
+  }
+}
+"""
+
+ORDER_REFUND = """
+mutation Refund($id: ID!, $amount: PositiveDecimal!) {
+  orderRefund(id: $id, amount: $amount) {
+    order { id paymentStatus totalCharged { amount } totalRefunded { amount } }
+    errors { field code message }
+  }
+}
+"""
+
+ORDER_VOID = """
+mutation Void($id: ID!) {
+  orderVoid(id: $id) {
+    order { id paymentStatus }
+    errors { field code message }
+  }
+}
+"""
+
+PLUGIN_UPDATE = """
+mutation PluginUpdate($id: ID!, $channelId: ID, $input: PluginUpdateInput!) {
+  pluginUpdate(id: $id, channelId: $channelId, input: $input) {
+    plugin {
+      channelConfigurations {
+        active
+        channel { slug }
+        configuration { name value type label helpText }
+      }
+    }
+    errors { field code message }
+  }
+}
+"""
+
+PLUGIN = """
+query Plugin($id: ID!) {
+  plugin(id: $id) {
+    id
+    name
+    channelConfigurations {
+      active
+      channel { slug }
+      configuration { name value type }
+    }
+  }
+}
+"""

@@ -1,7 +1,7 @@
 """Fixtures of the Saleor integration suite (loaded by conftest.py only when Saleor is)."""
 
 import json
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core.cache import cache
@@ -117,10 +117,29 @@ class Storefront:
         redirect = self.optty.decide(reference, decision)["redirect"]
         return self.follow(redirect)
 
+    def redirect_for(self, reference, status, *, hash_=None):
+        """A return URL as Optty would build it, for replays and forgeries."""
+        request = self.optty.order(reference)["request"]
+        params = {"status": status, "reference": reference, "hash": hash_ or self.optty.redirect_hash(status, reference)}
+        return request["dynamicRedirectUrl"] + "?" + urlencode(params)
+
     def follow(self, url):
         parts = urlsplit(url)
         response = self.browser.get(parts.path, data={k: v[0] for k, v in parse_qs(parts.query).items()})
         return response
+
+    def start(self, provider, *, payment_data=None):
+        """Create a payment and complete: returns the Optty reference to approve."""
+        created = self.create_payment(provider)
+        assert created["errors"] == [], created["errors"]
+        completed = self.complete(payment_data)
+        assert completed["errors"] == [] and completed["confirmationNeeded"], completed
+        return completed["confirmationData"]["reference"]
+
+    def pay(self, provider="KLARNA", decision="approve"):
+        """The whole happy path; returns the reference and what the storefront was told."""
+        reference = self.start(provider)
+        return reference, self.storefront_params(self.pay_at_provider(reference, decision))
 
     @staticmethod
     def storefront_params(response):

@@ -54,3 +54,109 @@ def test_paying_with_optty_creates_exactly_one_order(storefront, optty):
     assert again["errors"] == [] and again["order"]["id"] == params["orderId"]
     assert Order.objects.filter(checkout_token=str(storefront.checkout.pk)).count() == 1
     assert payment_row.transactions.filter(kind="capture", is_success=True).count() == 1
+
+
+def test_the_provider_may_be_named_in_payment_data(storefront, optty):
+    created = storefront.create_payment(None)
+    assert created["errors"] == []
+    completed = storefront.complete({"bnplProvider": "AFTERPAY_US"})
+    assert completed["confirmationNeeded"]
+    assert optty.order(completed["confirmationData"]["reference"])["request"]["bnplProvider"] == "AFTERPAY_US"
+
+
+@pytest.mark.parametrize(
+    "provider, configured, message",
+    [
+        ("NOPE", "", "NOPE is not available for this order. Choose one of: AFTERPAY_US, KLARNA."),
+        ("AFTERPAY_US", "KLARNA", "AFTERPAY_US is not enabled for this store. Choose one of: KLARNA."),
+        (None, "", "Choose a buy-now-pay-later provider: pass its name as the payment token."),
+    ],
+)
+def test_unknown_or_disallowed_providers_get_a_clear_error(storefront, optty_plugin, optty, provider, configured, message):
+    optty_plugin(providers=configured)
+    assert storefront.create_payment(provider)["errors"] == []
+    completed = storefront.complete()
+    assert [error["message"] for error in completed["errors"]] == [message]
+    assert optty.orders() == []
+
+
+def test_decline_then_another_provider_pays(storefront, optty):
+    reference = storefront.start("KLARNA")
+    declined = storefront.storefront_params(storefront.pay_at_provider(reference, "decline"))
+    assert declined == {"status": "declined", "checkoutId": storefront.checkout_id}
+    assert not Order.objects.exists()
+
+    again = storefront.complete()
+    assert [e["message"] for e in again["errors"]] == [
+        "Klarna declined the payment (Declined by the provider). Choose another payment method or try again."
+    ]
+
+    _, paid = storefront.pay("AFTERPAY_US")
+    assert paid["status"] == "success"
+    order = Order.objects.get()
+    declined_payment, paying_payment = Payment.objects.filter(order=order).order_by("pk")
+    assert declined_payment.charge_status == ChargeStatus.REFUSED and not declined_payment.is_active
+    assert paying_payment.charge_status == ChargeStatus.FULLY_CHARGED and paying_payment.is_active
+    assert OpttyOrder.objects.get(reference=reference).state == OpttyOrderState.DECLINED
+
+
+def test_cancel_at_the_provider_keeps_the_checkout(storefront):
+    _, params = storefront.pay("KLARNA", decision="cancel")
+    assert params["status"] == "cancelled"
+    assert storefront.gateways()["totalPrice"]["gross"]["amount"] > 0  # checkout still there
+
+
+def test_pending_return_waits_for_a_final_state(storefront, optty):
+    reference, params = storefront.pay("KLARNA", decision="pending")
+    assert params == {"status": "pending", "checkoutId": storefront.checkout_id}
+    assert not Order.objects.exists()
+    assert storefront.complete()["confirmationNeeded"]  # still waiting, no order, no error
+
+    optty.set_status(reference, "SUCCESSFUL")
+    completed = storefront.complete()
+    assert completed["errors"] == [] and completed["order"]["paymentStatus"] == "FULLY_CHARGED"
+
+
+def test_confirm_path_completes_when_the_shopper_never_comes_back(storefront, optty):
+    reference = storefront.start("KLARNA")
+    optty.decide(reference, "approve")  # the browser never returns to Saleor
+    completed = storefront.complete()
+    assert completed["errors"] == [] and completed["order"]
+    order_id = completed["order"]["id"]
+
+    late_return = storefront.redirect_for(reference, "SUCCESSFUL")
+    assert storefront.storefront_params(storefront.follow(late_return))["orderId"] == order_id
+    assert Order.objects.count() == 1
+
+
+def test_a_forged_return_changes_nothing(storefront, optty):
+    reference = storefront.start("KLARNA")
+    forged = storefront.redirect_for(reference, "SUCCESSFUL", hash_="00" * 64)
+    params = storefront.storefront_params(storefront.follow(forged))
+    assert params["status"] == "error"
+    assert optty.stats()["requests"]["get_order"] == 0  # not even a status check
+    assert OpttyOrder.objects.get(reference=reference).state == OpttyOrderState.CREATED
+    assert not Order.objects.exists()
+
+
+def test_gateway_list_degrades_to_no_providers_when_optty_is_down(storefront, optty):
+    optty.hang_next("options", seconds=3)
+    import time
+
+    started = time.monotonic()
+    assert storefront.optty_providers() == []
+    assert time.monotonic() - started < 1.5
+    assert storefront.optty_providers() == []  # remembered briefly: no second wait
+    assert optty.stats()["requests"]["options"] == 1
+
+
+def test_cart_changed_after_payment_creation_is_refused(storefront, optty):
+    storefront.create_payment("KLARNA")
+    line = storefront.checkout.lines.first()
+    line.quantity += 1
+    line.save(update_fields=["quantity"])
+    storefront.checkout.price_expiration = storefront.checkout.created_at
+    storefront.checkout.save(update_fields=["price_expiration"])
+    completed = storefront.complete()
+    assert completed["errors"] and completed["order"] is None
+    assert optty.orders() == []  # nothing was charged

@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from saleor_optty.emulator import ApiError, OpttyEmulator
-from saleor_optty.emulator.money import AmountError, dumps, loads, parse_amount
+from saleor_optty.emulator.money import AmountError, MoneyError, control_dumps, dumps, loads, parse_amount
 
 REPO = Path(__file__).resolve().parents[2]
 PAYMENT_SECRET = "emulator-payment-secret"
@@ -179,6 +179,45 @@ def get_status(session: requests.Session, optty: OpttyEmulator, reference: str) 
     answer = session.get(f"{optty.api_url}/orders/{quote(reference, safe='')}")
     assert answer.status_code == 200, answer.text
     return loads(answer.text)
+
+
+def approved(api, emulator, **overrides) -> str:
+    reference = overrides.get("orderReference", "order-1")
+    create(api, emulator, **overrides)
+    emulator.decide(reference, "approve")
+    return reference
+
+
+def op(api, emulator, reference: str, action: str, body: dict) -> requests.Response:
+    return post(api, f"{emulator.api_url}/orders/{reference}/{action}", body)
+
+
+def capture(api, emulator, capture_reference: str, amount, reference: str = "order-1") -> requests.Response:
+    return op(api, emulator, reference, "capture", {"captureReference": capture_reference, "amount": amount})
+
+
+def void(api, emulator, void_reference: str, amount, reference: str = "order-1") -> requests.Response:
+    return op(api, emulator, reference, "void", {"voidReference": void_reference, "amount": amount})
+
+
+def refund_body(
+    amount, reference: str = "r-1", description: str | None = None, currency: str = "AUD"
+) -> dict:
+    body = {"refundReference": reference, "refundAmount": {"amount": amount, "currency": currency}}
+    if description is not None:
+        body["refundDescription"] = description
+    return body
+
+
+def shopper_decides(created: dict, decision: str) -> requests.Response:
+    """The shopper's button on the hosted page; the redirect is returned, not followed."""
+    return requests.post(
+        created["redirectUrl"] + "/decision", data={"decision": decision}, allow_redirects=False
+    )
+
+
+def control_decision(optty: OpttyEmulator, reference: str, decision: str = "approve") -> requests.Response:
+    return requests.post(f"{optty.url}/_emulator/orders/{reference}/decision", json={"decision": decision})
 
 
 def expected_hash(status: str, reference: str) -> str:
@@ -523,9 +562,7 @@ def test_hosted_page_escapes_everything_and_has_stable_buttons(emulator, api):
 
 def test_approval_redirects_with_a_verifiable_hash(emulator, api):
     created = create(api, emulator)
-    answer = requests.post(
-        created["redirectUrl"] + "/decision", data={"decision": "approve"}, allow_redirects=False
-    )
+    answer = shopper_decides(created, "approve")
     assert answer.status_code == 302
     location = urlsplit(answer.headers["Location"])
     assert (location.scheme, location.netloc, location.path) == ("https", "shop.example", "/return")
@@ -536,9 +573,7 @@ def test_approval_redirects_with_a_verifiable_hash(emulator, api):
     status = get_status(api, emulator, "order-1")
     assert query["providerReference"] == [status["bnplOrderId"]]
     assert status["status"] == "SUCCESSFUL" and status["captureStatus"] == "CAPTURED"
-    again = requests.post(
-        created["redirectUrl"] + "/decision", data={"decision": "decline"}, allow_redirects=False
-    )
+    again = shopper_decides(created, "decline")
     assert again.status_code == 409 and "already SUCCESSFUL" in again.text
 
 
@@ -552,9 +587,7 @@ def test_approval_redirects_with_a_verifiable_hash(emulator, api):
 )
 def test_other_decisions_set_their_status(emulator, api, decision, status, field, value):
     created = create(api, emulator)
-    answer = requests.post(
-        created["redirectUrl"] + "/decision", data={"decision": decision}, allow_redirects=False
-    )
+    answer = shopper_decides(created, decision)
     query = parse_qs(urlsplit(answer.headers["Location"]).query)
     assert query["status"] == [status] and query["hash"] == [expected_hash(status, "order-1")]
     got = get_status(api, emulator, "order-1")
@@ -578,55 +611,30 @@ def test_a_pending_order_can_still_be_decided(emulator, api):
 
 def test_without_a_redirect_url_the_shopper_sees_a_result_page(emulator, api):
     created = create(api, emulator, dynamicRedirectUrl=None)
-    answer = requests.post(
-        created["redirectUrl"] + "/decision", data={"decision": "approve"}, allow_redirects=False
-    )
+    answer = shopper_decides(created, "approve")
     assert answer.status_code == 200 and 'id="status">SUCCESSFUL<' in answer.text
     # The control path reports that there is no redirect.
     create(api, emulator, orderReference="order-2", dynamicRedirectUrl=None)
-    assert (
-        requests.post(
-            f"{emulator.url}/_emulator/orders/order-2/decision", json={"decision": "approve"}
-        ).json()["redirect"]
-        is None
-    )
+    assert control_decision(emulator, "order-2").json()["redirect"] is None
 
 
 def test_control_decision_returns_the_browser_redirect(emulator, api):
     create(api, emulator)
-    answer = requests.post(f"{emulator.url}/_emulator/orders/order-1/decision", json={"decision": "approve"})
+    answer = control_decision(emulator, "order-1")
     result = answer.json()
     assert result["status"] == "SUCCESSFUL"
     assert result["redirect"].startswith(
         "https://shop.example/return?cart=42&status=SUCCESSFUL&reference=order-1&hash="
     )
     assert parse_qs(urlsplit(result["redirect"]).query)["hash"] == [expected_hash("SUCCESSFUL", "order-1")]
-    assert (
-        requests.post(
-            f"{emulator.url}/_emulator/orders/order-1/decision", json={"decision": "approve"}
-        ).status_code
-        == 409
-    )
-    assert (
-        requests.post(
-            f"{emulator.url}/_emulator/orders/nope/decision", json={"decision": "approve"}
-        ).status_code
-        == 404
-    )
+    assert control_decision(emulator, "order-1").status_code == 409
+    assert control_decision(emulator, "nope").status_code == 404
 
 
 def test_details_list_history_captures_refunds_and_voids(emulator, api):
     create(api, emulator)
     emulator.decide("order-1", "approve")
-    post(
-        api,
-        f"{emulator.api_url}/orders/order-1/refund",
-        {
-            "refundReference": "r-1",
-            "refundAmount": {"amount": Decimal("15.00"), "currency": "AUD"},
-            "refundDescription": "Size",
-        },
-    )
+    op(api, emulator, "order-1", "refund", refund_body(Decimal("15.00"), description="Size"))
     for answer in (
         api.post(f"{emulator.api_url}/orders/order-1/details"),
         api.get(f"{emulator.api_url}/orders/order-1/details?merchantId=x"),
@@ -754,15 +762,7 @@ def test_concurrent_mode_sends_callbacks_in_parallel(emulator, api, receiver):
 def test_refunds_send_refund_callbacks(emulator, api, receiver):
     create(api, emulator)
     emulator.decide("order-1", "approve")
-    post(
-        api,
-        f"{emulator.api_url}/orders/order-1/refund",
-        {
-            "refundReference": "r-1",
-            "refundAmount": {"amount": Decimal("10.00"), "currency": "AUD"},
-            "refundDescription": "x",
-        },
-    )
+    op(api, emulator, "order-1", "refund", refund_body(Decimal("10.00"), description="x"))
     portal = requests.post(f"{emulator.url}/_emulator/orders/order-1/refund", json={"amount": "5.00"})
     assert portal.status_code == 200 and portal.json()["refundedAmount"] == 5
     assert emulator.wait_for_callbacks()
@@ -777,17 +777,6 @@ def test_refunds_send_refund_callbacks(emulator, api, receiver):
 
 
 # Capture, void, refund ------------------------------------------------------------------
-
-
-def approved(api, emulator, **overrides) -> str:
-    reference = overrides.get("orderReference", "order-1")
-    create(api, emulator, **overrides)
-    emulator.decide(reference, "approve")
-    return reference
-
-
-def op(api, emulator, reference: str, action: str, body: dict) -> requests.Response:
-    return post(api, f"{emulator.api_url}/orders/{reference}/{action}", body)
 
 
 def test_partial_captures_up_to_amount_plus_surcharge(emulator, api):
@@ -807,19 +796,14 @@ def test_partial_captures_up_to_amount_plus_surcharge(emulator, api):
     assert first.status_code == 200 and '"capturedAmount":40.00' in first.text
     assert first.json()["captureReference"] == "c-1" and first.json()["captureId"]
     assert get_status(api, emulator, "order-1")["captureStatus"] == "PARTIALLY_CAPTURED"
-    over = op(api, emulator, "order-1", "capture", {"captureReference": "c-2", "amount": Decimal("77.51")})
+    over = capture(api, emulator, "c-2", Decimal("77.51"))
     assert (
         over.status_code == 400
         and over.json()["message"] == "Capture amount 77.51 exceeds the remaining authorised amount 77.50"
     )
-    assert (
-        op(
-            api, emulator, "order-1", "capture", {"captureReference": "c-2", "amount": Decimal("77.50")}
-        ).status_code
-        == 200
-    )
+    assert capture(api, emulator, "c-2", Decimal("77.50")).status_code == 200
     assert get_status(api, emulator, "order-1")["captureStatus"] == "CAPTURED"
-    done = op(api, emulator, "order-1", "capture", {"captureReference": "c-3", "amount": Decimal("1.00")})
+    done = capture(api, emulator, "c-3", Decimal("1.00"))
     assert done.status_code == 400 and "nothing uncaptured is left" in done.json()["message"]
 
 
@@ -839,66 +823,55 @@ def test_capture_replay_and_reference_reuse(emulator, api):
 
 def test_capture_needs_an_authorised_uncaptured_order(emulator, api):
     create(api, emulator, autoCapture=False)
-    pending = op(api, emulator, "order-1", "capture", {"captureReference": "c-1", "amount": Decimal("1.00")})
+    pending = capture(api, emulator, "c-1", Decimal("1.00"))
     assert (
         pending.status_code == 400
         and pending.json()["message"] == "Order cannot be captured: its status is PENDING"
     )
     approved(api, emulator, orderReference="auto")
-    auto = op(api, emulator, "auto", "capture", {"captureReference": "c-2", "amount": Decimal("1.00")})
+    auto = capture(api, emulator, "c-2", Decimal("1.00"), reference="auto")
     assert auto.status_code == 400 and "captured automatically" in auto.json()["message"]
-    zero = op(api, emulator, "order-1", "capture", {"captureReference": "c-3", "amount": 0})
+    zero = capture(api, emulator, "c-3", 0)
     assert zero.status_code == 400 and zero.json()["message"] == "amount must be greater than 0"
 
 
 def test_partial_capture_is_refused_where_the_provider_cannot(emulator, api):
     approved(api, emulator, bnplProvider="ZIP_AU", autoCapture=False)
-    partial = op(api, emulator, "order-1", "capture", {"captureReference": "c-1", "amount": Decimal("50.00")})
+    partial = capture(api, emulator, "c-1", Decimal("50.00"))
     assert partial.status_code == 400
     assert partial.json()["message"] == "ZIP_AU does not support partial capture: amount must be 115.00"
-    assert (
-        op(
-            api, emulator, "order-1", "capture", {"captureReference": "c-1", "amount": Decimal("115.00")}
-        ).status_code
-        == 200
-    )
+    assert capture(api, emulator, "c-1", Decimal("115.00")).status_code == 200
 
 
 def test_partial_void_then_capture_the_rest(emulator, api):
     approved(api, emulator, autoCapture=False)
-    void = op(
+    voided = op(
         api,
         emulator,
         "order-1",
         "void",
         {"voidReference": "v-1", "amount": Decimal("15.00"), "description": "out of stock"},
     )
-    assert void.status_code == 200 and '"amount":15.00' in void.text and void.json()["voidReference"] == "v-1"
-    too_much = op(
-        api, emulator, "order-1", "capture", {"captureReference": "c-1", "amount": Decimal("100.01")}
-    )
+    assert voided.status_code == 200 and '"amount":15.00' in voided.text
+    assert voided.json()["voidReference"] == "v-1"
+    too_much = capture(api, emulator, "c-1", Decimal("100.01"))
     assert too_much.status_code == 400
-    assert (
-        op(
-            api, emulator, "order-1", "capture", {"captureReference": "c-1", "amount": Decimal("100.00")}
-        ).status_code
-        == 200
-    )
+    assert capture(api, emulator, "c-1", Decimal("100.00")).status_code == 200
     details = loads(api.get(f"{emulator.api_url}/orders/order-1/details").text)
     assert details["captureStatus"] == "CAPTURED" and details["orderVoids"][0]["amount"] == Decimal("15.00")
-    nothing = op(api, emulator, "order-1", "void", {"voidReference": "v-2", "amount": Decimal("1.00")})
+    nothing = void(api, emulator, "v-2", Decimal("1.00"))
     assert nothing.status_code == 400
 
 
 def test_void_rules_for_providers_without_partial_void(emulator, api):
     approved(api, emulator, bnplProvider="ZIP_AU", autoCapture=False)
-    partial = op(api, emulator, "order-1", "void", {"voidReference": "v-1", "amount": Decimal("15.00")})
+    partial = void(api, emulator, "v-1", Decimal("15.00"))
     assert partial.status_code == 400
     assert (
         partial.json()["message"]
         == "ZIP_AU does not support partial void: amount must be the full uncaptured amount 115.00"
     )
-    over = op(api, emulator, "order-1", "void", {"voidReference": "v-1", "amount": Decimal("115.01")})
+    over = void(api, emulator, "v-1", Decimal("115.01"))
     assert (
         over.status_code == 400
         and "exceeds the uncaptured authorised amount 115.00" in over.json()["message"]
@@ -907,7 +880,7 @@ def test_void_rules_for_providers_without_partial_void(emulator, api):
     first = op(api, emulator, "order-1", "void", body)
     assert first.status_code == 200 and op(api, emulator, "order-1", "void", body).json() == first.json()
     assert get_status(api, emulator, "order-1")["captureStatus"] == "VOIDED"
-    after = op(api, emulator, "order-1", "capture", {"captureReference": "c-1", "amount": Decimal("115.00")})
+    after = capture(api, emulator, "c-1", Decimal("115.00"))
     assert (
         after.status_code == 400 and after.json()["message"] == "Order cannot be captured: it has been voided"
     )
@@ -915,11 +888,7 @@ def test_void_rules_for_providers_without_partial_void(emulator, api):
 
 def test_refunds_are_limited_to_captured_money(emulator, api):
     approved(api, emulator)
-    body = {
-        "refundReference": "r-1",
-        "refundAmount": {"amount": Decimal("100.00"), "currency": "AUD"},
-        "refundDescription": "Returned",
-    }
+    body = refund_body(Decimal("100.00"), description="Returned")
     first = op(api, emulator, "order-1", "refund", body)
     assert first.status_code == 200
     refund = first.json()
@@ -936,43 +905,22 @@ def test_refunds_are_limited_to_captured_money(emulator, api):
     assert op(api, emulator, "order-1", "refund", body).json() == refund  # replay
     reused = op(api, emulator, "order-1", "refund", {**body, "refundDescription": "again"})
     assert reused.status_code == 400 and reused.json()["message"] == "refundReference must be unique"
-    over = op(
-        api,
-        emulator,
-        "order-1",
-        "refund",
-        {**body, "refundReference": "r-2", "refundAmount": {"amount": Decimal("15.01"), "currency": "AUD"}},
-    )
+    over = op(api, emulator, "order-1", "refund", refund_body(Decimal("15.01"), "r-2", "Returned"))
     assert over.status_code == 400 and over.json() == {"statusCode": 400, "message": "Over refund limit"}
-    currency = op(
-        api,
-        emulator,
-        "order-1",
-        "refund",
-        {**body, "refundReference": "r-3", "refundAmount": {"amount": 1, "currency": "USD"}},
-    )
+    currency = op(api, emulator, "order-1", "refund", refund_body(1, "r-3", "Returned", currency="USD"))
     assert (
         currency.status_code == 400
         and currency.json()["message"] == "refundAmount.currency must be AUD, the order currency"
     )
-    assert (
-        op(
-            api,
-            emulator,
-            "order-1",
-            "refund",
-            {**body, "refundReference": "r-4", "refundAmount": {"amount": 15, "currency": "AUD"}},
-        ).status_code
-        == 200
-    )
+    assert op(api, emulator, "order-1", "refund", refund_body(15, "r-4", "Returned")).status_code == 200
     assert emulator.order("order-1")["refunded_amount"] == Decimal("115.00")
     assert get_status(api, emulator, "order-1")["status"] == "SUCCESSFUL"  # refunds do not change status
 
 
 def test_uncaptured_money_cannot_be_refunded(emulator, api):
     approved(api, emulator, autoCapture=False)
-    op(api, emulator, "order-1", "capture", {"captureReference": "c-1", "amount": Decimal("20.00")})
-    body = {"refundReference": "r-1", "refundAmount": {"amount": Decimal("20.01"), "currency": "AUD"}}
+    capture(api, emulator, "c-1", Decimal("20.00"))
+    body = refund_body(Decimal("20.01"))
     assert op(api, emulator, "order-1", "refund", body).json()["message"] == "Over refund limit"
     emulator.portal_refund("order-1", "20.00")
     body["refundAmount"]["amount"] = Decimal("0.01")
@@ -1250,14 +1198,11 @@ def test_command_line_server_runs_and_stops_on_ctrl_c():
 # Money ----------------------------------------------------------------------------------
 
 
-def test_dumps_writes_decimals_exactly_and_refuses_floats():
-    assert (
-        dumps({"a": Decimal("10.10"), "b": [Decimal("1E+2")], "c": "x", "d": None, "e": True})
-        == '{"a":10.10,"b":[100],"c":"x","d":null,"e":true}'
-    )
-    assert dumps({"a": Decimal("10.10")}, amounts_as_strings=True) == '{"a":"10.10"}'
-    with pytest.raises(TypeError):
+def test_answers_refuse_floats_but_control_durations_are_written():
+    with pytest.raises(MoneyError):
         dumps({"a": 1.5})
+    durations = {"delay": 0.25, "latency": {"*": 1.0}, "seconds": [0, 1e-05], "amount": Decimal("1E+2")}
+    assert control_dumps(durations) == '{"delay":0.25,"latency":{"*":1.0},"seconds":[0,0.00001],"amount":100}'
 
 
 @settings(max_examples=200, deadline=None)

@@ -55,6 +55,20 @@ def test_dumps_writes_exact_number_text():
         money.dumps({"a": 0.1})
 
 
+def test_dumps_can_write_amounts_as_strings():
+    payload = {"a": Decimal("10.10"), "b": [Decimal("1E+2"), 3], "c": "x", "d": None, "e": True}
+    assert money.dumps(payload) == '{"a":10.10,"b":[100,3],"c":"x","d":null,"e":true}'
+    text = money.dumps(payload, amounts_as_strings=True)
+    assert text == '{"a":"10.10","b":["100",3],"c":"x","d":null,"e":true}'
+    assert money.loads(text)["a"] == "10.10"
+    with pytest.raises(money.MoneyError):
+        money.dumps({"a": 1.5}, amounts_as_strings=True)
+    with pytest.raises(money.MoneyError):
+        money.dumps({"a": Decimal("NaN")}, amounts_as_strings=True)
+    with pytest.raises(TypeError):
+        money.dumps(payload, True)  # keyword only
+
+
 @given(
     cents=st.integers(min_value=0, max_value=10**12),
     currency=st.sampled_from(["AUD", "USD", "GBP", "JPY", "KRW", "SGD"]),
