@@ -75,7 +75,8 @@ def refund(
             refund_reference=reference,
             amount=amount,
             currency=attempt.currency,
-            description=reason,
+            # Carries our reference, so a refund listed by Optty under its own id is still recognised.
+            description=f"{reason} [{reference}]".strip(),
         ),
     )
 

@@ -27,10 +27,12 @@ from saleor.checkout.calculations import calculate_checkout_total_with_gift_card
 from saleor.checkout.complete_checkout import complete_checkout
 from saleor.checkout.fetch import fetch_checkout_info, fetch_checkout_lines
 from saleor.checkout.models import Checkout
+from saleor.core.db.connection import allow_writer
 from saleor.core.transactions import transaction_with_commit_on_errors
 from saleor.core.utils import build_absolute_uri
+from saleor.order.actions import order_refunded
 from saleor.order.models import Order
-from saleor.payment import ChargeStatus, TransactionKind
+from saleor.payment import ChargeStatus, PaymentError, TransactionKind
 from saleor.payment.gateway import payment_refund_or_void
 from saleor.payment.interface import GatewayResponse, PaymentData, PaymentGateway
 from saleor.payment.models import Payment, Transaction
@@ -43,6 +45,7 @@ from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
 from saleor.plugins.error_codes import PluginErrorCode
 from saleor.plugins.manager import get_plugins_manager
 
+from .consts import GATEWAY_ID
 from .optty.types import Address as OpttyAddress
 from .optty.types import Customer
 from .payload import Cart, CartLine
@@ -256,9 +259,25 @@ def record_transaction(payment: Payment, *, kind: str, amount: Decimal, referenc
     return transaction
 
 
-def refund_or_void(payment: Payment, channel_slug: str) -> None:
-    """Give the money back through the plugin's own refund or void."""
-    payment_refund_or_void(payment, manager(), channel_slug=channel_slug)
+def record_refund(payment: Payment, *, amount: Decimal, reference: str, raw: dict) -> None:
+    """A refund made outside Saleor (Optty's portal): a REFUND transaction and order event."""
+    record_transaction(payment, kind=TransactionKind.REFUND, amount=amount, reference=reference, raw=raw)
+    if payment.order_id:
+        order_refunded(payment.order, None, None, amount, payment, manager())
+
+
+def active_plugin(channel_slug: str):
+    """The Optty plugin of a channel, when it is configured and active there."""
+    plugin = manager().get_plugin(GATEWAY_ID, channel_slug=channel_slug)
+    return plugin if plugin is not None and plugin.active else None
+
+
+def return_money(payment: Payment, channel_slug: str) -> None:
+    """Refund or void whatever the payment still holds, through the plugin's own refund or void."""
+    payment.refresh_from_db()
+    holds_money = (payment.can_refund() and payment.captured_amount > 0) or payment.can_void()
+    if holds_money:
+        payment_refund_or_void(payment, manager(), channel_slug=channel_slug)
 
 
 def settle_inactive_payment(payment: Payment, transaction: Transaction) -> None:
@@ -276,6 +295,11 @@ def complete_checkout_for_payment(checkout: Checkout, payment: Payment) -> Order
     checkout_info = fetch_checkout_info(checkout, lines, plugins_manager)
     if unavailable:
         raise ValidationError("Some products in the cart are no longer available.")
+    # Checked here rather than left to complete_checkout, whose failure path refunds
+    # twice with a stale payment (as Saleor's Stripe webhook also avoids).
+    due = checkout_amount_due(plugins_manager, checkout_info, lines, allow_replica=False)
+    if due > payment.total:
+        raise ValidationError(f"The cart total changed to {due} {payment.currency} after payment.")
     order, _action_required, _data = complete_checkout(
         manager=plugins_manager,
         checkout_info=checkout_info,

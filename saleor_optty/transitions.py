@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from . import operations
 from . import saleor_compat as saleor
-from .models import OpttyOrder, OpttyOrderState
+from .models import OpttyOperation, OpttyOperationKind, OpttyOrder, OpttyOrderState
 from .optty import OpttyClient, OrderStatus, PaymentStatus
 
 logger = logging.getLogger(__name__)
@@ -103,6 +103,8 @@ def _apply_success(client, attempt, payment, checkout, verified, *, source) -> O
         logger.error("Optty order %s does not match its payment: %s.", attempt.reference, resolution)
         return Outcome("error", "The paid amount does not match the order; the payment was returned.", checkout_token=token)
 
+    # Recorded before anything below can call back into the plugin to refund or void.
+    record_success(attempt)
     kind = paid_kind(attempt, verified)
     transaction = saleor.successful_transaction(payment, (kind,))
     if transaction is None:
@@ -121,17 +123,16 @@ def _apply_success(client, attempt, payment, checkout, verified, *, source) -> O
         return Outcome("success", "Paid.", order_id=payment.order_id, checkout_token=token)
 
     if checkout is None:
-        saleor.refund_or_void(payment, attempt.channel_slug)
+        saleor.return_money(payment, attempt.channel_slug)
         _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True, resolution="checkout no longer exists; returned")
         return Outcome("error", "The cart no longer exists; the payment was returned.", checkout_token=token)
 
     try:
         order = saleor.complete_checkout_for_payment(checkout, payment)
-    except ValidationError as error:
-        # Saleor's failure handler usually returned the money already; this is a no-op then.
-        payment.refresh_from_db()
-        saleor.refund_or_void(payment, attempt.channel_slug)
-        reason = "; ".join(error.messages)
+    except (ValidationError, saleor.PaymentError) as error:
+        # Saleor's failure handler usually returned the money already; then this does nothing.
+        saleor.return_money(payment, attempt.channel_slug)
+        reason = "; ".join(getattr(error, "messages", None) or [str(error)])
         _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True, resolution=f"order not created ({reason}); returned")
         logger.warning("Optty order %s paid but its checkout could not be completed: %s", attempt.reference, reason)
         return Outcome("error", f"The order could not be placed ({reason}); the payment was returned.", checkout_token=token)
@@ -208,3 +209,56 @@ def check_and_apply(client: OpttyClient, reference: str, *, source: str) -> Outc
     verified = client.get_order(reference)
     return apply(client, reference, verified, source=source)
 
+
+
+def sync_refunds(client: OpttyClient, reference: str) -> list[OpttyOperation]:
+    """Record refunds Optty reports that Saleor has not seen (made in Optty's portal).
+
+    Each refund becomes one REFUND transaction, exactly once: the known refunds are
+    read under the payment's and the attempt's locks, and each recorded refund's
+    reference is unique.
+    """
+    details = client.get_order_details(reference)
+    attempt = OpttyOrder.objects.filter(reference=reference).first()
+    if attempt is None or attempt.state != OpttyOrderState.SUCCESSFUL:
+        return []
+    recorded = []
+    with saleor.transaction_with_commit_on_errors():
+        payment = saleor.lock_payment(attempt.payment_id)
+        attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
+        if payment is None:
+            return []
+        known = list(attempt.operations.filter(kind=OpttyOperationKind.REFUND, succeeded=True))
+        for refund in details.refunds:
+            if refund.status not in ("", "SUCCESSFUL", "SUCCESS") or _is_known(refund, known):
+                continue
+            operation = OpttyOperation.objects.create(
+                order=attempt,
+                kind=OpttyOperationKind.REFUND,
+                reference=refund.reference or f"OPTTY-{refund.refund_id}",
+                amount=refund.amount,
+                currency=refund.currency,
+                succeeded=True,
+                optty_id=refund.refund_id,
+                source="optty",
+            )
+            saleor.record_refund(
+                payment,
+                amount=refund.amount,
+                reference=operation.reference,
+                raw={"source": "optty", "refundId": refund.refund_id, "amount": str(refund.amount)},
+            )
+            known.append(operation)
+            recorded.append(operation)
+    return recorded
+
+
+def _is_known(refund, known: list[OpttyOperation]) -> bool:
+    # Optty's details may list our refunds under its own id; the reference we sent
+    # also travels in the refund's description, so any of the three identifies it.
+    return any(
+        (refund.refund_id and refund.refund_id == operation.optty_id)
+        or (refund.reference and refund.reference == operation.reference)
+        or operation.reference in refund.reason
+        for operation in known
+    )

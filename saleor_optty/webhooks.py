@@ -25,11 +25,14 @@ from . import saleor_compat as saleor
 from . import transitions
 from .config import OpttyConfiguration
 from .consts import CALLBACK_PATH, GATEWAY_ID, RETURN_PATH, WEBHOOKS_PATH
-from .models import OpttyNotification, OpttyOrder
+from .models import OpttyNotification, OpttyOrder, OpttyOrderState
 from .optty import InvalidRedirectError, OpttyClient, OpttyError, OpttyNotFoundError, verify_return
 from .optty.redact import redact
 
 logger = logging.getLogger(__name__)
+
+REFUND_CALLBACK = "REFUND_CALLBACK"
+ORDER_STATUS_UPDATE = "ORDER_STATUS_UPDATE"
 
 _CALLBACK_SALT = "saleor_optty.callback"
 _WEBHOOK_SALT = "saleor_optty.webhooks"
@@ -146,12 +149,21 @@ def handle_merchant_webhook(request, *, client: OpttyClient, channel_slug: str):
 
 
 def _check(client: OpttyClient, attempt: OpttyOrder, event: str, payload):
-    if attempt.finalised_at is not None:
+    """Re-check the order with Optty and apply what Optty's API says."""
+    refunds_may_have_changed = event == REFUND_CALLBACK or (
+        event == ORDER_STATUS_UPDATE and attempt.state == OpttyOrderState.SUCCESSFUL
+    )
+    if attempt.finalised_at is not None and not refunds_may_have_changed:
         # Duplicates and replays: no call to Optty, no lock.
         _audit(event, attempt.reference, f"already {attempt.state}; acknowledged", payload)
         return _ack(transitions.RETURN_STATUS[attempt.state])
     try:
-        outcome = transitions.check_and_apply(client, attempt.reference, source=event)
+        if refunds_may_have_changed:
+            recorded = transitions.sync_refunds(client, attempt.reference)
+            status, message = "refunds", f"{len(recorded)} new refund(s) recorded"
+        else:
+            outcome = transitions.check_and_apply(client, attempt.reference, source=event)
+            status, message = outcome.status, outcome.message
     except OpttyNotFoundError:
         _audit(event, attempt.reference, "Optty does not know this order; acknowledged", payload)
         return _ack("unknown")
@@ -161,8 +173,8 @@ def _check(client: OpttyClient, attempt: OpttyOrder, event: str, payload):
     except DatabaseError:
         logger.exception("Database error while applying Optty callback for %s", attempt.reference)
         return JsonResponse({"status": "retry"}, status=503)
-    _audit(event, attempt.reference, f"{outcome.status}: {outcome.message}", payload)
-    return _ack(outcome.status)
+    _audit(event, attempt.reference, f"{status}: {message}", payload)
+    return _ack(status)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -141,6 +141,15 @@ class Storefront:
         reference = self.start(provider)
         return reference, self.storefront_params(self.pay_at_provider(reference, decision))
 
+    def callback(self, reference, event="ORDER_ASYNC_CALLBACK", *, url=None, body=None):
+        """Optty's callback for ``reference`` as the emulator would send it, through Saleor's URL routing."""
+        order = self.optty.order(reference)
+        url = url or order["request"]["dynamicCallbackUrl"]
+        if body is None:
+            body = {"event": event, "data": {"orderReference": reference, "status": order["status"]}}
+        payload = body if isinstance(body, (str, bytes)) else json.dumps(body)
+        return self.browser.post(urlsplit(url).path, data=payload, content_type="application/json")
+
     @staticmethod
     def storefront_params(response):
         assert response.status_code == 302, response.content

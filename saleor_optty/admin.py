@@ -1,0 +1,41 @@
+"""Read-only views for support staff, for Saleor deployments that mount Django's admin."""
+
+from django.contrib import admin
+
+from .models import OpttyNotification, OpttyOperation, OpttyOrder
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class OperationInline(admin.TabularInline):
+    model = OpttyOperation
+    extra = 0
+    can_delete = False
+    readonly_fields = ("created_at", "kind", "reference", "amount", "currency", "succeeded", "optty_id", "source", "error")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OpttyOrder)
+class OpttyOrderAdmin(ReadOnlyAdmin):
+    list_display = ("reference", "created_at", "channel_slug", "provider", "amount", "currency", "state", "resolution")
+    list_filter = ("state", "provider", "channel_slug")
+    search_fields = ("reference", "checkout_token", "optty_order_id", "provider_reference")
+    inlines = [OperationInline]
+
+
+@admin.register(OpttyNotification)
+class OpttyNotificationAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "event", "reference", "outcome")
+    list_filter = ("event",)
+    search_fields = ("reference",)

@@ -1,0 +1,36 @@
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ...models import OpttyNotification, OpttyOrder
+
+
+class Command(BaseCommand):
+    help = "Print everything the plugin knows about one Optty order: attempt, operations and notifications."
+
+    def add_arguments(self, parser):
+        parser.add_argument("reference", help="The Optty order reference (shown in Saleor as the payment's PSP reference).")
+        parser.add_argument("--payloads", action="store_true", help="Also print each notification's redacted payload.")
+
+    def handle(self, *args, reference, payloads=False, **options):
+        attempt = OpttyOrder.objects.filter(reference=reference).first()
+        if attempt is None:
+            raise CommandError(f"No Optty order with reference {reference}.")
+        write = self.stdout.write
+        write(f"Optty order {attempt.reference}")
+        write(f"  channel {attempt.channel_slug}, checkout {attempt.checkout_token}, Saleor payment {attempt.payment_id}")
+        write(f"  provider {attempt.provider}, {attempt.amount} {attempt.currency}, auto-capture {attempt.auto_capture}")
+        write(f"  state {attempt.state}" + (f", finalised {attempt.finalised_at:%Y-%m-%d %H:%M:%S}" if attempt.finalised_at else ""))
+        if attempt.resolution:
+            write(f"  resolution: {attempt.resolution}")
+        if attempt.rounding_adjustment:
+            write(f"  rounding adjustment: {attempt.rounding_adjustment} {attempt.currency}")
+        write("Operations:")
+        for operation in attempt.operations.all():
+            result = "ok" if operation.succeeded else f"failed: {operation.error}"
+            write(f"  {operation.created_at:%Y-%m-%d %H:%M:%S} {operation.kind} {operation.reference} {operation.amount} {operation.currency} ({operation.source}) {result}")
+        write("Notifications:")
+        for notification in OpttyNotification.objects.filter(reference=reference):
+            write(f"  {notification.received_at:%Y-%m-%d %H:%M:%S} {notification.event}: {notification.outcome}")
+            if payloads and notification.payload:
+                write("    " + json.dumps(notification.payload, sort_keys=True))
