@@ -1,0 +1,89 @@
+"""Exactly one order when the return, the confirm path and many callbacks race, on real PostgreSQL."""
+
+import threading
+
+import pytest
+
+pytest.importorskip("saleor", reason="Saleor is not installed; see README, 'Testing against Saleor'.")
+
+from django.db import connections  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from saleor.graphql.tests.fixtures import ApiClient  # noqa: E402
+from saleor.order.models import Order  # noqa: E402
+from saleor.payment import TransactionKind  # noqa: E402
+from saleor.payment.models import Transaction  # noqa: E402
+from saleor_optty.models import OpttyNotification  # noqa: E402
+
+from . import documents  # noqa: E402
+from .fixtures import Storefront  # noqa: E402
+
+CALLBACKS = 12
+
+
+def run_together(jobs):
+    """Start every job at the same moment, each on its own thread and database connection."""
+    barrier = threading.Barrier(len(jobs))
+    results = [None] * len(jobs)
+
+    def run(index, job):
+        try:
+            barrier.wait()
+            results[index] = job()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index, job)) for index, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def replica_in_threads():
+    """Point the replica alias of new threads' connections at the test database.
+
+    Django makes ``replica`` a test mirror of ``default`` only for the connection objects
+    of the thread that set the test database up; a new thread would open the real,
+    empty database under the replica alias.
+    """
+    replica = connections.settings["replica"]
+    original = replica["NAME"]
+    replica["NAME"] = connections["default"].settings_dict["NAME"]
+    yield
+    replica["NAME"] = original
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("replica_in_threads")
+def test_duplicate_callbacks_racing_the_return_and_the_confirm_path(storefront, optty):
+    reference = storefront.start("KLARNA")
+    approval = optty.decide(reference, "approve")
+    # Every re-check answers at the same moment, so all of them reach the database together.
+    optty.set_latency("get_order", 0.5)
+
+    def callback():
+        return Storefront(None, Client(), optty, storefront.checkout).callback(reference).status_code
+
+    def shopper_returns():
+        response = Storefront(None, Client(), optty, storefront.checkout).follow(approval["redirect"])
+        return Storefront.storefront_params(response)["status"]
+
+    def storefront_confirms():
+        response = ApiClient(user=None).post_graphql(documents.CHECKOUT_COMPLETE, {"id": storefront.checkout_id})
+        return response.json()["data"]["checkoutComplete"]["order"] is not None
+
+    results = run_together([callback] * CALLBACKS + [shopper_returns, storefront_confirms])
+
+    assert results[:CALLBACKS] == [200] * CALLBACKS, results
+    assert results[CALLBACKS] == "success", results
+    assert results[CALLBACKS + 1] in (True, False), results  # it may also have lost the race to an open checkout
+    orders = Order.objects.filter(checkout_token=str(storefront.checkout.pk))
+    assert orders.count() == 1
+    captures = Transaction.objects.filter(payment__order=orders.get(), kind=TransactionKind.CAPTURE, is_success=True)
+    assert captures.count() == 1
+    assert OpttyNotification.objects.filter(reference=reference).count() == CALLBACKS + 1
