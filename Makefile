@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: test test-unit test-integration emulator dist clean
+.PHONY: test test-unit test-integration demo emulator dist clean
 
 $(STAMP): setup.py
 	@test -x $(PYTHON) || "$$(scripts/find-python)" -m venv $(VENV)
@@ -17,10 +17,16 @@ test: test-unit test-integration
 test-unit: $(STAMP)
 	$(PYTHON) -m pytest tests/unit
 
-# Runs against a real Saleor when `saleor` is importable (see README, "Testing");
-# otherwise every test in it reports as skipped.
+# Runs against a real Saleor when `saleor` is importable (see README, "How it is tested").
+# Without Saleor every module skips itself at import, which pytest reports as exit code 5
+# ("no tests collected"): the expected outcome here, not a failure.
 test-integration: $(STAMP)
-	$(PYTHON) -m pytest -p no:django tests/integration
+	$(PYTHON) -m pytest tests/integration || test $$? -eq 5
+
+## One checkout through the plugin's Optty flow against the emulator (no Saleor needed).
+## Options go through DEMO_ARGS, e.g. make demo DEMO_ARGS='--decision decline --keep-running'
+demo: $(STAMP)
+	$(PYTHON) -m saleor_optty.demo $(DEMO_ARGS)
 
 ## The Optty sandbox emulator on http://127.0.0.1:8765
 emulator: $(STAMP)

@@ -14,11 +14,18 @@ exec((HERE / "saleor_optty" / "__version__.py").read_text(), about)
 
 TEST_REQUIRES = [
     "Django>=4.2,<6",
+    # Validates the README's GraphQL documents against Saleor's schemas (tests/schema/).
+    "graphql-core>=3.2,<3.4",
     "hypothesis>=6.100",
+    # Drives Debian's Chromium (/usr/bin/chromium) in tests/unit/test_browser.py; its own
+    # browser downloads are never used.
+    "playwright>=1.40",
     "psycopg[binary]>=3.1",
     "pytest>=8",
     "pytest-django>=4.8",
 ]
+
+REPOSITORY = "https://github.com/saleor-optty/saleor-optty"
 
 setup(
     name="saleor-optty",
@@ -26,10 +33,15 @@ setup(
     description="Optty buy-now-pay-later payments for Saleor: one plugin for Klarna, Afterpay, Zip and more.",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
-    license="BSD-3-Clause",
+    author="saleor-optty contributors",
+    url=REPOSITORY,
+    # An SPDX expression (core metadata 2.4, setuptools 77+); it replaces the deprecated
+    # licence classifier, which current setuptools warns about.
+    license_expression="BSD-3-Clause",
+    keywords="saleor optty payments buy-now-pay-later bnpl klarna afterpay zip plugin",
     packages=find_packages(exclude=("tests", "tests.*", "bench", "bench.*")),
     include_package_data=True,
-    package_data={"saleor_optty": ["emulator/static/*", "py.typed"]},
+    package_data={"saleor_optty": ["py.typed"]},
     python_requires=">=3.11",
     install_requires=[
         # Saleor pins requests 2.32 (3.20) and 2.34 (3.23) and urllib3 1.26 / 2.x;
@@ -43,6 +55,7 @@ setup(
         "saleor.plugins": ["saleor_optty = saleor_optty.plugin:OpttyGatewayPlugin"],
         "console_scripts": [
             "optty-emulator = saleor_optty.emulator.__main__:main",
+            "optty-check = saleor_optty.diagnostics:main",
         ],
     },
     classifiers=[
@@ -52,15 +65,17 @@ setup(
         "Framework :: Django :: 4.2",
         "Framework :: Django :: 5.2",
         "Intended Audience :: Developers",
-        "License :: OSI Approved :: BSD License",
         "Operating System :: OS Independent",
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3.11",
         "Programming Language :: Python :: 3.12",
-        "Topic :: Office/Business :: Financial :: Point-Of-Sale",
+        "Topic :: Office/Business :: Financial",
+        "Topic :: Internet :: WWW/HTTP :: Dynamic Content",
         "Typing :: Typed",
     ],
     project_urls={
-        "Changelog": "https://github.com/saleor-optty/saleor-optty/blob/main/CHANGELOG.md",
+        "Source": REPOSITORY,
+        "Issues": f"{REPOSITORY}/issues",
+        "Changelog": f"{REPOSITORY}/blob/main/CHANGELOG.md",
     },
 )

@@ -266,9 +266,14 @@ def record_refund(payment: Payment, *, amount: Decimal, reference: str, raw: dic
         order_refunded(payment.order, None, None, amount, payment, manager())
 
 
+def channel_plugin(channel_slug: str):
+    """The Optty plugin of a channel, active or not; None for an unknown channel."""
+    return manager().get_plugin(GATEWAY_ID, channel_slug=channel_slug)
+
+
 def active_plugin(channel_slug: str):
-    """The Optty plugin of a channel, when it is configured and active there."""
-    plugin = manager().get_plugin(GATEWAY_ID, channel_slug=channel_slug)
+    """The Optty plugin of a channel, when it is active there."""
+    plugin = channel_plugin(channel_slug)
     return plugin if plugin is not None and plugin.active else None
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from . import operations
 from . import saleor_compat as saleor
 from .models import OpttyOperation, OpttyOperationKind, OpttyOrder, OpttyOrderState
-from .optty import OpttyClient, OrderStatus, PaymentStatus
+from .optty import OpttyClient, OrderStatus, PaymentStatus, payment_mismatch
 
 logger = logging.getLogger(__name__)
 
@@ -53,11 +53,7 @@ class Outcome:
 
 def mismatch(attempt: OpttyOrder, verified: OrderStatus) -> str | None:
     """Why Optty's order does not pay for this attempt, if it does not."""
-    if verified.currency != attempt.currency.upper():
-        return f"Optty reports {verified.currency}, the payment is in {attempt.currency}"
-    if verified.amount != attempt.amount:
-        return f"Optty reports {verified.amount} {verified.currency}, the payment is {attempt.amount}"
-    return None
+    return payment_mismatch(verified, amount=attempt.amount, currency=attempt.currency)
 
 
 def paid_kind(attempt: OpttyOrder, verified: OrderStatus) -> str:

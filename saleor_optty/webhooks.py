@@ -14,9 +14,10 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 from urllib.parse import urlencode, urlparse, urlunparse, parse_qsl
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape
@@ -37,6 +38,8 @@ ORDER_STATUS_UPDATE = "ORDER_STATUS_UPDATE"
 _CALLBACK_SALT = "saleor_optty.callback"
 _WEBHOOK_SALT = "saleor_optty.webhooks"
 MAX_BODY_BYTES = 64 * 1024
+#: Every reference this plugin makes has this shape; anything else is looked up nowhere.
+REFERENCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _key(salt: str, value: str) -> str:
@@ -78,7 +81,7 @@ def route(request, path: str, *, config: OpttyConfiguration, client: OpttyClient
 def handle_return(request, *, config: OpttyConfiguration, client: OpttyClient, channel_slug: str):
     params = {key: request.GET.get(key, "") for key in ("status", "reference", "hash", "providerReference")}
     reference = params["reference"][:64]
-    attempt = OpttyOrder.objects.filter(reference=reference, channel_slug=channel_slug).first() if reference else None
+    attempt = _attempt(reference, channel_slug)
     try:
         verify_return(params, config.payment_secret)
     except InvalidRedirectError as error:
@@ -91,7 +94,7 @@ def handle_return(request, *, config: OpttyConfiguration, client: OpttyClient, c
         _audit("return", reference, "unknown reference", params)
         return _page(404, "This payment is not known to this store.")
 
-    attempt.provider_reference = params["providerReference"][:255]
+    attempt.provider_reference = _storable(params["providerReference"], 255)
     attempt.save(update_fields=["provider_reference", "updated_at"])
     try:
         outcome = transitions.check_and_apply(client, reference, source="return")
@@ -127,7 +130,7 @@ def _add_query(url: str, params: dict[str, str]) -> str:
 def handle_callback(request, *, reference: str, client: OpttyClient, channel_slug: str):
     payload = _json_body(request)
     event = str(payload.get("event") or "ORDER_ASYNC_CALLBACK")[:64] if isinstance(payload, dict) else "malformed"
-    attempt = OpttyOrder.objects.filter(reference=reference, channel_slug=channel_slug).first()
+    attempt = _attempt(reference, channel_slug)
     if attempt is None:
         _audit(event, reference, "unknown reference; acknowledged", payload)
         return _ack("unknown")
@@ -141,7 +144,7 @@ def handle_merchant_webhook(request, *, client: OpttyClient, channel_slug: str):
     reference = ""
     if isinstance(data, dict):
         reference = str(data.get("orderReference") or data.get("merchantReference") or "")[:64]
-    attempt = OpttyOrder.objects.filter(reference=reference, channel_slug=channel_slug).first() if reference else None
+    attempt = _attempt(reference, channel_slug)
     if attempt is None:
         _audit(event, reference, "no matching order; acknowledged", payload)
         return _ack("unknown")
@@ -180,8 +183,14 @@ def _check(client: OpttyClient, attempt: OpttyOrder, event: str, payload):
 # ---------------------------------------------------------------------- helpers
 
 
+def _attempt(reference: str, channel_slug: str) -> OpttyOrder | None:
+    if not REFERENCE.fullmatch(reference):
+        return None
+    return OpttyOrder.objects.filter(reference=reference, channel_slug=channel_slug).first()
+
+
 def _refuse_unauthenticated(request, reference: str):
-    _audit("unauthenticated", reference[:64], "rejected: wrong URL key", {"path": request.path[:200]})
+    _audit("unauthenticated", reference, "rejected: wrong URL key", {"path": request.path[:200]})
     return JsonResponse({"status": "forbidden"}, status=403)
 
 
@@ -198,12 +207,19 @@ def _ack(status: str):
 
 
 def _audit(event: str, reference: str, outcome: str, payload) -> None:
+    record = redact(payload) if isinstance(payload, dict) else {"body": redact(payload)}
     try:
-        OpttyNotification.objects.create(
-            event=event[:64], reference=reference[:64], outcome=outcome[:255], payload=redact(payload)
-        )
+        # A savepoint, so that a failed audit write never breaks the caller's transaction.
+        with transaction.atomic():
+            OpttyNotification.objects.create(
+                event=_storable(event, 64), reference=_storable(reference, 64), outcome=_storable(outcome, 255), payload=record
+            )
     except DatabaseError:
         logger.exception("Could not record an Optty notification for %s", reference)
+
+
+def _storable(text: str, limit: int) -> str:
+    return text.replace("\x00", "")[:limit]  # PostgreSQL text cannot hold NUL
 
 
 def _page(status: int, message: str):

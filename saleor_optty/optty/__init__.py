@@ -33,6 +33,7 @@ from .types import (
     Refund,
     SumRuleError,
 )
+from .verification import payment_mismatch
 
 __all__ = [
     "ENVIRONMENTS",
@@ -65,5 +66,6 @@ __all__ = [
     "SumRuleError",
     "TokenStore",
     "normalise_status",
+    "payment_mismatch",
     "verify_return",
 ]

@@ -28,7 +28,7 @@ def redact(value: Any) -> Any:
     """A copy of ``value`` with sensitive fields replaced, for logging and audit storage."""
     if isinstance(value, Mapping):
         return {
-            key: REDACTED if str(key).lower() in _SENSITIVE_KEYS and value[key] not in (None, "")
+            redact_text(str(key)): REDACTED if str(key).lower() in _SENSITIVE_KEYS and value[key] not in (None, "")
             else redact(value[key])
             for key in value
         }
@@ -40,7 +40,11 @@ def redact(value: Any) -> Any:
 
 
 def redact_text(text: str) -> str:
-    """Mask e-mail addresses and bearer tokens that appear inside free text."""
-    text = _BEARER.sub("Bearer " + REDACTED, text)
+    """Mask e-mail addresses and bearer tokens inside free text, and drop NUL characters.
+
+    NUL is dropped because the result is also stored, and PostgreSQL's text and JSON
+    types cannot hold it.
+    """
+    text = _BEARER.sub("Bearer " + REDACTED, text.replace("\x00", ""))
     text = _JWT.sub(REDACTED, text)
     return _EMAIL.sub(REDACTED, text)

@@ -89,3 +89,22 @@ def test_a_valid_configuration_saves_masks_secrets_and_shows_the_callback_url(da
     assert callback["type"] == "OUTPUT"
     assert callback["value"].startswith(f"{PUBLIC_URL}plugins/channel/{channel_USD.slug}/optty.payments/webhooks/")
     assert optty.stats()["token_requests"] >= 1  # the credentials were really checked
+
+
+def test_optty_check_reports_each_problem_in_one_line(optty_plugin, optty, channel_USD, capsys):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("optty_check", "--channel", channel_USD.slug, "--amount", "150", stdout=out)
+    text = out.getvalue()
+    assert "AFTERPAY_US" in text and "KLARNA" in text
+    assert "optty-check: all checks passed." in text or "warn" in text
+
+    optty_plugin(client_secret="wrong")
+    out = StringIO()
+    with pytest.raises(SystemExit) as exited:
+        call_command("optty_check", "--channel", channel_USD.slug, stdout=out)
+    assert exited.value.code == 1
+    assert "FAIL" in out.getvalue() and "Invalid client credentials" in out.getvalue()
