@@ -91,3 +91,12 @@ query Plugin($id: ID!) {
   }
 }
 """
+
+ADD_PROMO_CODE = """
+mutation AddPromoCode($id: ID!, $promoCode: String!) {
+  checkoutAddPromoCode(id: $id, promoCode: $promoCode) {
+    checkout { discount { amount } totalPrice { gross { amount } } }
+    errors { field code message }
+  }
+}
+"""
