@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import re
+from decimal import Decimal
 from urllib.parse import urlencode, urlparse, urlunparse, parse_qsl
 
 from django.db import DatabaseError, transaction
@@ -197,9 +198,15 @@ def _refuse_unauthenticated(request, reference: str):
 def _json_body(request):
     body = request.body[:MAX_BODY_BYTES]
     try:
-        return json.loads(body or b"{}")
+        # Numbers as Decimal and NaN/Infinity refused: the body is stored, and JSON
+        # columns hold neither floats' infinities nor NaN.
+        return json.loads(body or b"{}", parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
         return {"unreadable": body[:200].decode("utf-8", "replace")}
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON a payment service sends")
 
 
 def _ack(status: str):
@@ -208,6 +215,7 @@ def _ack(status: str):
 
 def _audit(event: str, reference: str, outcome: str, payload) -> None:
     record = redact(payload) if isinstance(payload, dict) else {"body": redact(payload)}
+    record = json.loads(json.dumps(record, default=str))  # Decimals as their exact text
     try:
         # A savepoint, so that a failed audit write never breaks the caller's transaction.
         with transaction.atomic():

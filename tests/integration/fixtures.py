@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
 
 from saleor.graphql.tests.utils import get_graphql_content
 from saleor.plugins.models import PluginConfiguration
@@ -68,6 +69,21 @@ def optty_plugin(settings, channel_USD, optty_configuration):
 
     configure()
     return configure
+
+
+@pytest.fixture
+def replica_in_threads():
+    """Point the replica alias of new threads' connections at the test database.
+
+    Django makes ``replica`` a test mirror of ``default`` only for the connection objects
+    of the thread that set the test database up; a new thread would open the real,
+    empty database under the replica alias.
+    """
+    replica = connections.settings["replica"]
+    original = replica["NAME"]
+    replica["NAME"] = connections["default"].settings_dict["NAME"]
+    yield
+    replica["NAME"] = original
 
 
 class Storefront:

@@ -43,21 +43,6 @@ def run_together(jobs):
     return results
 
 
-@pytest.fixture
-def replica_in_threads():
-    """Point the replica alias of new threads' connections at the test database.
-
-    Django makes ``replica`` a test mirror of ``default`` only for the connection objects
-    of the thread that set the test database up; a new thread would open the real,
-    empty database under the replica alias.
-    """
-    replica = connections.settings["replica"]
-    original = replica["NAME"]
-    replica["NAME"] = connections["default"].settings_dict["NAME"]
-    yield
-    replica["NAME"] = original
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("replica_in_threads")
 def test_duplicate_callbacks_racing_the_return_and_the_confirm_path(storefront, optty):

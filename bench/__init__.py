@@ -1,0 +1,1 @@
+"""Benchmarks of the plugin against a real Saleor: run ``python bench/run.py`` (see BENCHMARKS.md)."""
