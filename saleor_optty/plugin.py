@@ -146,11 +146,6 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
             return previous_value
         return False
 
-    def get_payment_config(self, previous_value):
-        if not self.active:
-            return previous_value
-        return [{"field": "providers", "value": "[]"}]
-
     def get_payment_gateways(self, currency, checkout_info, checkout_lines, previous_value):
         if not self.active or self.config.problems():
             return previous_value or []

@@ -14,7 +14,6 @@ A new Saleor version should need changes in this file only. The differences hand
 from __future__ import annotations
 
 import inspect
-import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +33,7 @@ from saleor.order.actions import order_refunded
 from saleor.order.models import Order
 from saleor.payment import ChargeStatus, PaymentError, TransactionKind
 from saleor.payment.gateway import payment_refund_or_void
-from saleor.payment.interface import GatewayResponse, PaymentData, PaymentGateway
+from saleor.payment.interface import GatewayResponse, PaymentGateway
 from saleor.payment.models import Payment, Transaction
 from saleor.payment.utils import (
     create_transaction,
@@ -53,7 +52,38 @@ from .payload import Cart, CartLine
 if TYPE_CHECKING:
     from saleor.checkout.fetch import CheckoutInfo
 
-logger = logging.getLogger(__name__)
+# What the rest of the plugin may use from Saleor: these names and the functions below.
+__all__ = [
+    "BasePlugin",
+    "ConfigurationTypeField",
+    "GatewayResponse",
+    "Payment",
+    "PaymentError",
+    "PaymentGateway",
+    "PluginErrorCode",
+    "TransactionKind",
+    "active_plugin",
+    "allow_writer",
+    "cart_from_checkout",
+    "channel_plugin",
+    "checkout_amount_due",
+    "checkout_global_id",
+    "complete_checkout_for_payment",
+    "lock_checkout_of_payment",
+    "lock_payment",
+    "manager",
+    "order_global_id",
+    "payment_return_url",
+    "plugin_url",
+    "record_refund",
+    "record_transaction",
+    "refuse_payment",
+    "return_money",
+    "settle_inactive_payment",
+    "successful_transaction",
+    "successful_transaction_for",
+    "transaction_with_commit_on_errors",
+]
 
 
 _TOTAL_TAKES_ADDRESS = "address" in inspect.signature(calculate_checkout_total_with_gift_cards).parameters
@@ -315,8 +345,3 @@ def complete_checkout_for_payment(checkout: Checkout, payment: Payment) -> Order
         app=None,
     )
     return order
-
-
-def order_of_checkout(checkout_token: Any) -> Order | None:
-    return Order.objects.filter(checkout_token=str(checkout_token)).first()
-
