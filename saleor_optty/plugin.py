@@ -254,6 +254,9 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         attempt = self._attempt(payment_information)
         if attempt is None:
             return self._failure(payment_information, "No Optty payment was started for this checkout.")
+        if attempt.finalised_at is not None:
+            # Declined, cancelled, or paid but returned: known without asking Optty again.
+            return self._failure(payment_information, transitions.recorded_outcome(attempt).message)
         try:
             verified = self.client.get_order(attempt.reference)
         except OpttyError as error:

@@ -77,7 +77,7 @@ def apply(client: OpttyClient, reference: str, verified: OrderStatus, *, source:
         payment = saleor.lock_payment(attempt.payment_id)
         attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
         if attempt.finalised_at is not None:
-            return _recorded_outcome(attempt, payment)
+            return recorded_outcome(attempt, payment)
 
         if verified.status is PaymentStatus.PENDING:
             record_pending(attempt)
@@ -92,9 +92,8 @@ def _apply_success(client, attempt, payment, checkout, verified, *, source) -> O
     token = attempt.checkout_token
     problem = mismatch(attempt, verified)
     if problem:
-        resolution = operations.give_back(
-            client, attempt, captured=attempt.auto_capture, amount=verified.amount, reason=problem
-        )
+        captured = paid_kind(attempt, verified) == saleor.TransactionKind.CAPTURE
+        resolution = operations.give_back(client, attempt, captured=captured, amount=verified.amount, reason=problem)
         _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True, resolution=resolution)
         logger.error("Optty order %s does not match its payment: %s.", attempt.reference, resolution)
         return Outcome("error", "The paid amount does not match the order; the payment was returned.", checkout_token=token)
@@ -137,14 +136,16 @@ def _apply_success(client, attempt, payment, checkout, verified, *, source) -> O
     return Outcome("success", "Paid.", order_id=order.pk if order else None, checkout_token=token)
 
 
-def _recorded_outcome(attempt: OpttyOrder, payment) -> Outcome:
-    """The outcome of a state applied earlier, for duplicates and replays."""
+def recorded_outcome(attempt: OpttyOrder, payment=None) -> Outcome:
+    """The outcome of a final state applied earlier: duplicates and replays need no call to Optty."""
     token = attempt.checkout_token
-    if attempt.resolution:
-        return Outcome("error", attempt.resolution, checkout_token=token)
     if attempt.state == OpttyOrderState.SUCCESSFUL:
-        return Outcome("success", "Paid.", order_id=payment.order_id, checkout_token=token)
-    return Outcome(RETURN_STATUS[attempt.state], f"The payment was {attempt.state}.", checkout_token=token)
+        if attempt.resolution:  # paid, but the money went back
+            return Outcome("error", attempt.resolution, checkout_token=token)
+        payment = payment or saleor.Payment.objects.filter(pk=attempt.payment_id).first()
+        return Outcome("success", "Paid.", order_id=payment.order_id if payment else None, checkout_token=token)
+    message = attempt.resolution or f"The payment was {attempt.state}."
+    return Outcome(RETURN_STATUS[attempt.state], message, checkout_token=token)
 
 
 def record_pending(attempt: OpttyOrder) -> None:
@@ -158,9 +159,10 @@ def record_success(attempt: OpttyOrder) -> None:
 
 def record_failure(attempt: OpttyOrder, verified: OrderStatus) -> str:
     """A final refusal: the checkout stays usable for another payment. Returns the shopper's message."""
-    _save_state(attempt, _STATE_OF[verified.status], final=True)
+    message = failure_message(attempt, verified)
+    _save_state(attempt, _STATE_OF[verified.status], final=True, resolution=message)
     saleor.refuse_payment(attempt.payment_id, cancelled=verified.status is PaymentStatus.CANCELLED)
-    return failure_message(attempt, verified)
+    return message
 
 
 def failure_message(attempt: OpttyOrder, verified: OrderStatus) -> str:

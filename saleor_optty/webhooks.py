@@ -95,6 +95,11 @@ def handle_return(request, *, config: OpttyConfiguration, client: OpttyClient, c
         _audit("return", reference, "unknown reference", params)
         return _page(404, "This payment is not known to this store.")
 
+    if attempt.finalised_at is not None:
+        # A callback got here first (or the shopper reloaded): no call to Optty needed.
+        outcome = transitions.recorded_outcome(attempt)
+        _audit("return", reference, f"{outcome.status}: {outcome.message}", params)
+        return _back_to_storefront(attempt, outcome)
     attempt.provider_reference = _storable(params["providerReference"], 255)
     attempt.save(update_fields=["provider_reference", "updated_at"])
     try:

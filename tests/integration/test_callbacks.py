@@ -43,7 +43,8 @@ def test_the_shopper_who_never_returns_still_gets_exactly_one_order(storefront, 
         assert storefront.callback(reference).status_code == 200
     assert get_order_calls(optty) == calls  # duplicates need no call to Optty
     late = storefront.storefront_params(storefront.follow(storefront.redirect_for(reference, "SUCCESSFUL")))
-    assert late["status"] == "success"
+    assert late["status"] == "success" and late["orderId"]
+    assert get_order_calls(optty) == calls == 1  # the late return needed no call either
     assert orders_of(storefront).count() == 1
     assert payment.transactions.filter(kind=TransactionKind.CAPTURE, is_success=True).count() == 1
 

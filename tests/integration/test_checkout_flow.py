@@ -54,6 +54,9 @@ def test_paying_with_optty_creates_exactly_one_order(storefront, optty):
     assert again["errors"] == [] and again["order"]["id"] == params["orderId"]
     assert Order.objects.filter(checkout_token=str(storefront.checkout.pk)).count() == 1
     assert payment_row.transactions.filter(kind="capture", is_success=True).count() == 1
+    # One order created at Optty, one status check for the return, none for the confirm.
+    requests = optty.stats()["requests"]
+    assert (requests["create_order"], requests["get_order"]) == (1, 1)
 
 
 def test_the_provider_may_be_named_in_payment_data(storefront, optty):
