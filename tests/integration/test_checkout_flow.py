@@ -163,3 +163,18 @@ def test_cart_changed_after_payment_creation_is_refused(storefront, optty):
     completed = storefront.complete()
     assert completed["errors"] and completed["order"] is None
     assert optty.orders() == []  # nothing was charged
+
+
+def test_providers_are_cached_between_checkout_page_views(storefront, optty):
+    assert storefront.optty_providers() and storefront.optty_providers()
+    assert optty.stats()["requests"]["options"] == 1
+
+
+@pytest.mark.parametrize(
+    "configuration",
+    [{"supported_currencies": "AUD"}, {"client_id": ""}],
+    ids=["currency-not-supported", "incomplete-configuration"],
+)
+def test_the_gateway_is_listed_only_when_it_can_take_the_payment(storefront, optty_plugin, configuration):
+    optty_plugin(**configuration)
+    assert storefront.optty_providers() is None
