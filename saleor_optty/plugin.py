@@ -1,7 +1,8 @@
 """The Saleor plugin: configuration, then routing to the modules that do the work.
 
-Saleor builds a plugin instance on every request, so ``__init__`` only reads the
-configuration; the Optty client and its connections live in :mod:`saleor_optty.config`.
+Saleor builds a plugin instance on every request, so constructing one costs no more
+than constructing a bare ``BasePlugin`` (see ``bench/``); the Optty client and its
+connections live in :mod:`saleor_optty.config`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from functools import cached_property
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -114,11 +116,23 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
     }
 
     def __init__(self, *, configuration, **kwargs):
-        channel = kwargs.get("channel")
-        if channel is not None:
-            configuration = _with_callback_url(configuration, channel.slug)
         super().__init__(configuration=configuration, **kwargs)
-        self.config = OpttyConfiguration.from_plugin_configuration(self.configuration)
+        # The values as loaded: Saleor masks the secrets in self.configuration, in place,
+        # before it shows the configuration in the API.
+        self._values = {item["name"]: item["value"] for item in self.configuration}
+
+    @cached_property
+    def config(self) -> OpttyConfiguration:
+        # Parsed on first use: Saleor constructs every plugin on every request, and most
+        # requests never call this one.
+        return OpttyConfiguration.from_values(self._values)
+
+    def resolve_plugin_configuration(self, request):
+        # The callback URL is built when the Dashboard asks for it, not on every construction.
+        if self.channel is None:
+            return self.configuration
+        url = webhooks.merchant_webhook_url(self.channel.slug)
+        return [{**item, "value": url} if item["name"] == "callback_url" else item for item in self.configuration]
 
     # ------------------------------------------------------------------ helpers
 
@@ -153,11 +167,14 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
             return previous_value or []
         offered = []
         if checkout_info is not None and checkout_lines is not None:
-            amount = saleor.checkout_amount_due(
-                saleor.manager(allow_replica=self.allow_replica),
-                checkout_info,
-                checkout_lines,
-                allow_replica=self.allow_replica,
+            amount = providers.remembered_amount_due(
+                checkout_info.checkout,
+                lambda: saleor.checkout_amount_due(
+                    saleor.manager(allow_replica=self.allow_replica),
+                    checkout_info,
+                    checkout_lines,
+                    allow_replica=self.allow_replica,
+                ),
             )
             offered = providers.offered(self.config, amount, checkout_info.checkout.currency)
         gateway = saleor.PaymentGateway(
@@ -413,11 +430,3 @@ def _create_error_message(error: OpttyError) -> str:
     if error.retryable:
         return "Optty is not answering right now. Please try again in a moment."
     return f"Optty refused the order: {error.message}"
-
-
-def _with_callback_url(configuration, channel_slug: str):
-    url = webhooks.merchant_webhook_url(channel_slug)
-    return [item for item in configuration if item["name"] != "callback_url"] + [
-        {"name": "callback_url", "value": url}
-    ]
-

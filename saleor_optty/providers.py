@@ -8,6 +8,7 @@ for a little while (a simple circuit breaker) so that the page never waits on it
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -62,3 +63,20 @@ def offered(config: OpttyConfiguration, amount: Decimal, currency: str) -> list[
     ]
     cache.set(key, result, OPTIONS_TTL_SECONDS)
     return result
+
+
+def remembered_amount_due(checkout, compute: Callable[[], Decimal]) -> Decimal:
+    """The checkout's amount due from ``compute``, remembered while the checkout stays as it is.
+
+    Computing it takes a query (the gift cards' balance) on every listing. Saleor moves
+    the checkout's ``last_change`` and ``price_expiration`` whenever its lines, vouchers,
+    gift cards or prices change, so they key the amount. Only a gift card spent in
+    another checkout goes unnoticed until the entry expires; that can only shift the
+    providers listed, as the payment is checked against its own amount.
+    """
+    key = f"optty:amount-due:{checkout.pk}:{checkout.last_change.isoformat()}:{checkout.price_expiration.isoformat()}"
+    amount = cache.get(key)
+    if amount is None:
+        amount = compute()
+        cache.set(key, amount, OPTIONS_TTL_SECONDS)
+    return amount

@@ -204,8 +204,34 @@ def summary(verified: OrderStatus, source: str) -> dict:
 
 def check_and_apply(client: OpttyClient, reference: str, *, source: str) -> Outcome:
     """Ask Optty for the order's state, then apply it; raises OpttyError when Optty can't say."""
+    ordered = _finalise_ordered(reference)
+    if ordered is not None:
+        return ordered
     verified = client.get_order(reference)
     return apply(client, reference, verified, source=source)
+
+
+def _finalise_ordered(reference: str) -> Outcome | None:
+    """Finalise, without asking Optty, a verified success that Saleor has made an order of.
+
+    When ``checkoutComplete`` comes first, ``confirm_payment`` verifies the payment with
+    Optty and records the success, and Saleor then makes the order, out of the plugin's
+    sight; the return or callback that follows only has to finalise the attempt.
+    """
+    attempt = OpttyOrder.objects.filter(
+        reference=reference, state=OpttyOrderState.SUCCESSFUL, finalised_at__isnull=True
+    ).first()
+    if attempt is None:
+        return None
+    with saleor.transaction_with_commit_on_errors():
+        # The checkout is gone once its order exists: payment, then attempt, as apply locks them.
+        payment = saleor.lock_payment(attempt.payment_id)
+        if payment is None or payment.order_id is None:
+            return None
+        attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.finalised_at is None:
+            _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True)
+        return recorded_outcome(attempt, payment)
 
 
 

@@ -1,6 +1,7 @@
 """Fixtures of the Saleor integration suite (loaded by conftest.py only when Saleor is)."""
 
 import json
+import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -84,6 +85,28 @@ def replica_in_threads():
     replica["NAME"] = connections["default"].settings_dict["NAME"]
     yield
     replica["NAME"] = original
+
+
+def run_together(jobs):
+    """Start every job at the same moment, each on its own thread and database connection."""
+    barrier = threading.Barrier(len(jobs))
+    results = [None] * len(jobs)
+
+    def run(index, job):
+        try:
+            barrier.wait()
+            results[index] = job()
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index, job)) for index, job in enumerate(jobs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
 
 
 class Storefront:

@@ -243,3 +243,18 @@ def test_history_shows_an_orders_trail(storefront, optty):
     assert f"Optty order {reference}" in text and "state successful" in text
     assert "return: success" in text and "ORDER_ASYNC_CALLBACK: already successful; acknowledged" in text
     assert "ada@example.com" not in text
+
+
+def test_after_the_confirm_path_made_the_order_callbacks_and_the_return_need_no_recheck(storefront, optty):
+    reference = storefront.start("KLARNA")
+    optty.decide(reference, "approve")
+    assert storefront.complete()["order"]  # checkoutComplete verified with Optty and made the order
+    calls = get_order_calls(optty)
+
+    assert storefront.callback(reference).json() == {"status": "success"}
+    late = storefront.storefront_params(storefront.follow(storefront.redirect_for(reference, "SUCCESSFUL")))
+    assert late["status"] == "success" and late["orderId"]
+    assert get_order_calls(optty) == calls
+    attempt = OpttyOrder.objects.get(reference=reference)
+    assert attempt.finalised_at is not None  # so reconciliation leaves it alone too
+    assert orders_of(storefront).count() == 1

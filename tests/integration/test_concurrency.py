@@ -1,12 +1,9 @@
 """Exactly one order when the return, the confirm path and many callbacks race, on real PostgreSQL."""
 
-import threading
-
 import pytest
 
 pytest.importorskip("saleor", reason="Saleor is not installed; see README, 'Testing against Saleor'.")
 
-from django.db import connections  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from saleor.graphql.tests.fixtures import ApiClient  # noqa: E402
@@ -16,31 +13,9 @@ from saleor.payment.models import Transaction  # noqa: E402
 from saleor_optty.models import OpttyNotification  # noqa: E402
 
 from . import documents  # noqa: E402
-from .fixtures import Storefront  # noqa: E402
+from .fixtures import Storefront, run_together  # noqa: E402
 
 CALLBACKS = 12
-
-
-def run_together(jobs):
-    """Start every job at the same moment, each on its own thread and database connection."""
-    barrier = threading.Barrier(len(jobs))
-    results = [None] * len(jobs)
-
-    def run(index, job):
-        try:
-            barrier.wait()
-            results[index] = job()
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, job)) for index, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

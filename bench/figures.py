@@ -1,0 +1,61 @@
+"""Every figure the benchmarks report, with its budget from issue 5 (None: reported only).
+
+The bench modules record values under these keys; ``run.py`` prints them in this order
+and judges each against its budget. A figure with a budget that was never recorded (its
+benchmark failed) counts as missed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Budget:
+    text: str
+    holds: Callable[[float], bool]
+
+
+def at_most(limit: float, unit: str = "") -> Budget:
+    return Budget(f"≤ {limit:g}{unit}", lambda value: value <= limit)
+
+
+def below(limit: float, unit: str = "") -> Budget:
+    return Budget(f"< {limit:g}{unit}", lambda value: value < limit)
+
+
+def at_least(limit: float, unit: str = "") -> Budget:
+    return Budget(f"≥ {limit:g}{unit}", lambda value: value >= limit)
+
+
+def exactly(expected: float) -> Budget:
+    return Budget(f"= {expected:g}", lambda value: value == expected)
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    title: str
+    unit: str
+    budget: Budget | None
+
+
+FIGURES = [
+    Figure("checkout_overhead", "1  checkout, Optty / dummy gateway, CPU", "×", at_most(1.15, "×")),
+    Figure("checkout_without_plugin_code", "1    the same less the plugin's own code / dummy, CPU", "×", None),
+    Figure("listing_overhead", "2  availablePaymentGateways, active+warm / inactive, CPU", "×", at_most(1.05, "×")),
+    Figure("listing_unreachable", "2  availablePaymentGateways, Optty unreachable, wall", " s", below(1.0, " s")),
+    Figure("duplicate_callback_rate", "3a callbacks finding their order final, sustained", "/s", at_least(300, "/s")),
+    Figure("duplicate_callback_p50", "3a   latency p50", " ms", None),
+    Figure("duplicate_callback_p99", "3a   latency p99", " ms", None),
+    Figure("order_callback_overhead", "3b callback making the order / dummy checkoutComplete, CPU", "×", at_most(1.2, "×")),
+    Figure("burst_orders", "3c orders after 32 concurrent duplicate callbacks", "", exactly(1)),
+    Figure("create_orders_per_checkout", "4  create-order calls per checkout", "", exactly(1)),
+    Figure("status_checks_per_checkout", "4  status checks per checkout (return, callback, confirm)", "", exactly(1)),
+    Figure("token_requests", "4  token requests in the run's checkouts (cold cache)", "", at_most(1)),
+    Figure("connections_per_100_calls", "4  new TCP connections per 100 calls to Optty", "", None),
+    Figure("plugin_construction", "5  constructing OpttyGatewayPlugin / bare BasePlugin, CPU", "×", at_most(1.5, "×")),
+]
+
+BY_KEY = {figure.key: figure for figure in FIGURES}

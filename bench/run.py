@@ -1,0 +1,73 @@
+"""Runs the benchmarks and judges each figure against its budget (see BENCHMARKS.md).
+
+Run it with the Python of a Saleor environment that has the plugin installed::
+
+    python bench/run.py [pytest options, e.g. --bench-repeats 25 -k checkout]
+
+It runs pytest on ``bench/`` with Saleor's test settings and the reused test database,
+prints every figure beside its budget, and last ``bench: N/M within budget``; the exit
+code is 1 when a budget is missed or a benchmark failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+# `python bench/run.py` puts bench/ first on the path; the benchmarks import `bench`
+# and `tests` as packages of the repository instead.
+sys.path[0] = str(REPOSITORY)
+
+import pytest  # noqa: E402
+
+from bench.figures import FIGURES  # noqa: E402
+
+PYTEST_ARGS = [
+    str(REPOSITORY / "bench"),
+    f"--rootdir={REPOSITORY}",
+    "--ds=saleor.tests.settings",
+    "--reuse-db",
+    "-p", "no:cacheprovider",
+    # The bench modules are bench_*.py, so that the unit and integration runs never collect them.
+    "-o", "python_files=bench_*.py",
+    "-W", "ignore::DeprecationWarning",
+    "-q",
+]  # fmt: skip
+
+
+def main(argv: list[str]) -> int:
+    with tempfile.TemporaryDirectory() as directory:
+        results = Path(directory) / "figures.json"
+        exit_code = pytest.main([*PYTEST_ARGS, f"--bench-results={results}", *argv])
+        measured = json.loads(results.read_text()) if results.exists() else {}
+
+    print()
+    budgeted = [figure for figure in FIGURES if figure.budget is not None]
+    within = 0
+    for figure in FIGURES:
+        found = measured.get(figure.key)
+        if found is None:
+            print(f"{'MISSING' if figure.budget else '-':8} {figure.title:<62} {'not measured':>12}")
+            continue
+        value = found["value"]
+        if figure.budget is None:
+            verdict, budget = "info", ""
+        else:
+            verdict, budget = ("ok" if figure.budget.holds(value) else "MISSED"), f"budget {figure.budget.text}"
+            within += verdict == "ok"
+        print(f"{verdict:8} {figure.title:<62} {_shown(value, figure.unit):>12}  {budget:<16} {found['detail']}")
+    print(f"bench: {within}/{len(budgeted)} within budget")
+    return 0 if within == len(budgeted) and exit_code == 0 else 1
+
+
+def _shown(value: float, unit: str) -> str:
+    if unit == "×":  # three decimals, so that a ratio just over its budget never prints as equal to it
+        return f"{value:.3f}{unit}"
+    return f"{value:.2f}{unit}" if isinstance(value, float) else f"{value}{unit}"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
