@@ -201,11 +201,11 @@ class OpttyClient:
         currency: str,
         description: str | None = None,
     ) -> OperationResult:
-        body = {"captureReference": capture_reference, "amount": money.format_amount(amount, currency)}
-        if description:
-            body["description"] = description
-        data = self._call("POST", f"/orders/{_path(reference)}/capture", json=body)
-        return _operation(data, "captureReference", capture_reference, id_key="captureId", amount_key="capturedAmount")
+        """Take authorised money; partial captures only where the provider allows them."""
+        return self._settle_authorisation(
+            reference, "capture", capture_reference, amount, currency, description,
+            id_key="captureId", amount_key="capturedAmount",
+        )  # fmt: skip
 
     def void(
         self,
@@ -216,11 +216,22 @@ class OpttyClient:
         currency: str,
         description: str | None = None,
     ) -> OperationResult:
-        body = {"voidReference": void_reference, "amount": money.format_amount(amount, currency)}
+        """Release authorised money that was not captured."""
+        return self._settle_authorisation(
+            reference, "void", void_reference, amount, currency, description,
+            id_key="voidedId", amount_key="amount",
+        )  # fmt: skip
+
+    def _settle_authorisation(
+        self, reference, action, operation_reference, amount, currency, description, *, id_key, amount_key
+    ) -> OperationResult:
+        # Capture and void differ only in their path and field names.
+        reference_key = f"{action}Reference"
+        body = {reference_key: operation_reference, "amount": money.format_amount(amount, currency)}
         if description:
             body["description"] = description
-        data = self._call("POST", f"/orders/{_path(reference)}/void", json=body)
-        return _operation(data, "voidReference", void_reference, id_key="voidedId", amount_key="amount")
+        data = self._call("POST", f"/orders/{_path(reference)}/{action}", json=body)
+        return _operation(data, reference_key, operation_reference, id_key=id_key, amount_key=amount_key)
 
     def refund(
         self,
