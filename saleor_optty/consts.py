@@ -1,5 +1,7 @@
 """Names storefronts and merchants depend on; changing one breaks an integration."""
 
+from .optty.status import PaymentStatus
+
 GATEWAY_ID = "optty.payments"
 PLUGIN_NAME = "Optty"
 
@@ -7,3 +9,12 @@ PLUGIN_NAME = "Optty"
 RETURN_PATH = "/return"
 CALLBACK_PATH = "/callback"
 WEBHOOKS_PATH = "/webhooks"
+
+#: The ``status`` a storefront's return URL is given, for each verified Optty status.
+STOREFRONT_STATUS = {
+    PaymentStatus.SUCCESSFUL: "success",
+    PaymentStatus.PENDING: "pending",
+    PaymentStatus.DECLINED: "declined",
+    PaymentStatus.CANCELLED: "cancelled",
+    PaymentStatus.FAILED: "error",
+}

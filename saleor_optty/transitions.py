@@ -17,28 +17,16 @@ from django.utils import timezone
 
 from . import operations
 from . import saleor_compat as saleor
+from .consts import STOREFRONT_STATUS
 from .models import OpttyOperation, OpttyOperationKind, OpttyOrder, OpttyOrderState
 from .optty import OpttyClient, OrderStatus, PaymentStatus, payment_mismatch
 
 logger = logging.getLogger(__name__)
 
-_STATE_OF = {
-    PaymentStatus.PENDING: OpttyOrderState.PENDING,
-    PaymentStatus.SUCCESSFUL: OpttyOrderState.SUCCESSFUL,
-    PaymentStatus.DECLINED: OpttyOrderState.DECLINED,
-    PaymentStatus.CANCELLED: OpttyOrderState.CANCELLED,
-    PaymentStatus.FAILED: OpttyOrderState.FAILED,
-}
-
-#: What the storefront's return URL is told, per Optty state.
-RETURN_STATUS = {
-    OpttyOrderState.CREATED: "pending",
-    OpttyOrderState.PENDING: "pending",
-    OpttyOrderState.SUCCESSFUL: "success",
-    OpttyOrderState.DECLINED: "declined",
-    OpttyOrderState.CANCELLED: "cancelled",
-    OpttyOrderState.FAILED: "error",
-}
+#: What the storefront's return URL is told, per recorded state (an attempt Optty has
+#: not reported on yet is pending). OpttyOrderState reuses PaymentStatus's values.
+RETURN_STATUS = {OpttyOrderState(status.value): word for status, word in STOREFRONT_STATUS.items()}
+RETURN_STATUS[OpttyOrderState.CREATED] = "pending"
 
 
 @dataclass(frozen=True)
@@ -160,7 +148,7 @@ def record_success(attempt: OpttyOrder) -> None:
 def record_failure(attempt: OpttyOrder, verified: OrderStatus) -> str:
     """A final refusal: the checkout stays usable for another payment. Returns the shopper's message."""
     message = failure_message(attempt, verified)
-    _save_state(attempt, _STATE_OF[verified.status], final=True, resolution=message)
+    _save_state(attempt, OpttyOrderState(verified.status.value), final=True, resolution=message)
     saleor.refuse_payment(attempt.payment_id, cancelled=verified.status is PaymentStatus.CANCELLED)
     return message
 

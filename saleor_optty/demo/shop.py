@@ -38,26 +38,15 @@ from ..optty import (
     OpttyError,
     OrderRequest,
     OrderStatus,
-    PaymentStatus,
     ReturnParameters,
     payment_mismatch,
     verify_return,
 )
+from ..consts import CALLBACK_PATH, RETURN_PATH, STOREFRONT_STATUS
 from ..payload import BuiltOrder, Cart, build_order_request
 from .cart import sample_cart
 
-RETURN_PATH = "/return"
 RESULT_PATH = "/checkout/result"
-CALLBACK_PATH = "/callback"
-
-#: What the storefront is told for each verified Optty status (the plugin's vocabulary).
-STOREFRONT_STATUS = {
-    PaymentStatus.SUCCESSFUL: "success",
-    PaymentStatus.PENDING: "pending",
-    PaymentStatus.DECLINED: "declined",
-    PaymentStatus.CANCELLED: "cancelled",
-    PaymentStatus.FAILED: "error",
-}
 
 
 @dataclass(frozen=True)

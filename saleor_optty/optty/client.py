@@ -178,7 +178,8 @@ class OpttyClient:
         if not isinstance(data, list):
             raise OpttyResponseError("Optty's options response is not a list.")
         options = [PaymentOption.from_wire(entry) for entry in data]
-        return sorted(options, key=lambda option: option.priority or float("inf"))
+        # Priority 1 is shown first; an option without one (0) goes last.
+        return sorted(options, key=lambda option: (option.priority <= 0, option.priority))
 
     def create_order(self, order: OrderRequest) -> CreatedOrder:
         """Create the Optty order the shopper is then redirected to approve."""
