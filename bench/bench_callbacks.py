@@ -21,7 +21,7 @@ from saleor.payment import TransactionKind
 from saleor.payment.models import Transaction
 from tests.integration.fixtures import run_together
 
-from .flows import Callback, complete_to_redirect, complete_with_order, create_dummy_payment, create_optty_payment
+from .flows import DUMMY_GATEWAY, Callback, complete_to_redirect, complete_with_order, create_optty_payment, create_payment
 from .measure import CpuClock, compare, rolled_back
 
 WARMUP = 100
@@ -110,7 +110,7 @@ def test_duplicate_callbacks(storefront, optty, record):
 def dummy_complete(storefront, amount) -> CpuClock:
     clock = CpuClock()
     with rolled_back():
-        create_dummy_payment(storefront, amount)
+        create_payment(storefront, DUMMY_GATEWAY, amount)
         with clock.running():
             complete_with_order(storefront)
     return clock
@@ -121,7 +121,7 @@ def callback_completing(storefront, optty, amount) -> CpuClock:
     clock = CpuClock()
     with rolled_back():
         create_optty_payment(storefront, amount)
-        reference = complete_to_redirect(storefront)
+        reference = complete_to_redirect(storefront)["reference"]
         optty.decide(reference, "approve")
         callback = Callback.of(optty, reference)
         with clock.running():
@@ -130,7 +130,7 @@ def callback_completing(storefront, optty, amount) -> CpuClock:
     return clock
 
 
-def test_callbacks_making_the_order(storefront, optty, both_gateways, record, repeats):
+def test_callbacks_making_the_order(storefront, optty, all_gateways, record, repeats):
     amount = storefront.total()
     result = compare(
         lambda: dummy_complete(storefront, amount),

@@ -16,6 +16,7 @@ from tests.integration.saleor_setup import prepare_saleor_tests
 from .emulator import RemoteEmulator
 from .figures import BY_KEY
 from .flows import dummy_plugin_path
+from .redirect_gateway import MinimalRedirectGatewayPlugin
 
 pytest_plugins = [*prepare_saleor_tests(), "tests.integration.fixtures"]
 
@@ -58,7 +59,11 @@ def repeats(request):
 
 
 @pytest.fixture
-def both_gateways(settings, optty_plugin):
-    """Saleor's dummy gateway and Optty, both active in channel_USD: the same Saleor for both sides."""
-    settings.PLUGINS = [dummy_plugin_path(), *settings.PLUGINS]  # optty_plugin left only Optty's there
+def all_gateways(settings, optty_plugin):
+    """Saleor's dummy gateway, the minimal redirect gateway and Optty, all active in channel_USD.
+
+    The same Saleor for every side of a comparison: only the payment differs.
+    """
+    redirect_gateway = f"{MinimalRedirectGatewayPlugin.__module__}.{MinimalRedirectGatewayPlugin.__qualname__}"
+    settings.PLUGINS = [dummy_plugin_path(), redirect_gateway, *settings.PLUGINS]  # optty_plugin put Optty's there
     return optty_plugin

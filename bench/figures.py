@@ -43,7 +43,8 @@ class Figure:
 
 FIGURES = [
     Figure("checkout_overhead", "1  checkout, Optty / dummy gateway, CPU", "×", at_most(1.15, "×")),
-    Figure("checkout_without_plugin_code", "1    the same less the plugin's own code / dummy, CPU", "×", None),
+    Figure("checkout_redirect_floor", "1    minimal redirect gateway / dummy gateway, CPU", "×", None),
+    Figure("checkout_over_floor", "1    Optty / minimal redirect gateway, CPU", "×", None),
     Figure("listing_overhead", "2  availablePaymentGateways, active+warm / inactive, CPU", "×", at_most(1.05, "×")),
     Figure("listing_unreachable", "2  availablePaymentGateways, Optty unreachable, wall", " s", below(1.0, " s")),
     Figure("duplicate_callback_rate", "3a callbacks finding their order final, sustained", "/s", at_least(300, "/s")),

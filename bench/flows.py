@@ -13,6 +13,7 @@ from importlib import import_module
 from urllib.parse import urlsplit
 
 from tests.integration import documents
+from tests.integration.fixtures import STOREFRONT_RETURN_URL
 
 DUMMY_GATEWAY = "mirumee.payments.dummy"
 
@@ -32,11 +33,12 @@ def dummy_plugin_path() -> str:
     raise LookupError(f"No {DUMMY_GATEWAY} plugin class in {module.__name__}.")
 
 
-def create_dummy_payment(storefront, amount) -> None:
+def create_payment(storefront, gateway: str, amount) -> None:
+    """checkoutPaymentCreate for a gateway other than Optty (the dummy, the minimal redirect)."""
     created = storefront.query(
         documents.PAYMENT_CREATE,
         id=storefront.checkout_id,
-        input={"gateway": DUMMY_GATEWAY, "token": "bench", "amount": amount},
+        input={"gateway": gateway, "token": "bench", "amount": amount, "returnUrl": STOREFRONT_RETURN_URL},
     )["checkoutPaymentCreate"]
     assert created["errors"] == [], created["errors"]
 
@@ -53,11 +55,11 @@ def create_optty_payment(storefront, amount) -> None:
     assert created["errors"] == [], created["errors"]
 
 
-def complete_to_redirect(storefront) -> str:
-    """The first checkoutComplete of an Optty payment; returns Optty's order reference."""
+def complete_to_redirect(storefront) -> dict:
+    """The first checkoutComplete of a redirect payment; returns its confirmationData."""
     completed = storefront.complete()
     assert completed["errors"] == [] and completed["confirmationNeeded"], completed
-    return completed["confirmationData"]["reference"]
+    return completed["confirmationData"]
 
 
 @dataclass(frozen=True)

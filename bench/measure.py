@@ -117,15 +117,22 @@ def _format_time(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} µs"
 
 
+def sample_interleaved(samples: dict[str, Sample], *, repeats: int, warmup: int = 3) -> dict[str, list[CpuClock]]:
+    """The clocks of each named sample, the samples taken in turn, each round starting with the next."""
+    for _ in range(warmup):
+        for sample in samples.values():
+            sample()
+    names = list(samples)
+    clocks: dict[str, list[CpuClock]] = {name: [] for name in names}
+    for round_ in range(repeats):
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            gc.collect()  # garbage left by the set-up would otherwise be collected inside the span
+            clocks[name].append(samples[name]())
+    return clocks
+
+
 def compare(baseline: Sample, subject: Sample, *, repeats: int, warmup: int = 3) -> Comparison:
     """Median CPU of ``subject`` against ``baseline``, alternating which goes first."""
-    for _ in range(warmup):
-        baseline()
-        subject()
-    result = Comparison()
-    for round_ in range(repeats):
-        pair = [(result.baseline, baseline), (result.subject, subject)]
-        for clocks, sample in pair if round_ % 2 == 0 else reversed(pair):
-            gc.collect()  # garbage left by the set-up would otherwise be collected inside the span
-            clocks.append(sample())
-    return result
+    clocks = sample_interleaved({"baseline": baseline, "subject": subject}, repeats=repeats, warmup=warmup)
+    return Comparison(clocks["baseline"], clocks["subject"])
