@@ -19,6 +19,7 @@ from typing import Any
 import requests
 
 from saleor_optty.emulator import redirect_hash
+from saleor_optty.optty.money import loads
 
 CLIENT_ID = "emulator-client"
 CLIENT_SECRET = "emulator-secret"
@@ -72,7 +73,7 @@ class RemoteEmulator:
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
         response = self._control.request(method, f"{self.url}/_emulator/{path}", json=body, timeout=10)
         response.raise_for_status()
-        return response.json()
+        return loads(response.content)  # amounts as Decimal, as the in-process emulator gives them
 
     def reset(self) -> None:
         self._call("POST", "reset")

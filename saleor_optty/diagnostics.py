@@ -209,7 +209,8 @@ def report(checks: Sequence[Check], out: TextIO) -> bool:
 # The command line -------------------------------------------------------------------------
 
 
-def _amount(text: str) -> Decimal:
+def parse_amount(text: str) -> Decimal:
+    """An ``--amount`` argument: a finite amount of at least 1."""
     try:
         amount = Decimal(text)
     except InvalidOperation:
@@ -219,7 +220,8 @@ def _amount(text: str) -> Decimal:
     return amount
 
 
-def _currency(text: str) -> str:
+def parse_currency(text: str) -> str:
+    """A ``--currency`` argument: an ISO 4217 code."""
     try:
         return normalise_currency(text)
     except MoneyError as error:
@@ -246,8 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--api-url", help="override the environment's API host (e.g. the emulator's)")
     parser.add_argument("--auth-url", help="override the environment's token endpoint")
-    parser.add_argument("--amount", type=_amount, default=Decimal("100"), help="basket amount (default 100)")
-    parser.add_argument("--currency", type=_currency, required=True, help="ISO 4217 code, e.g. AUD")
+    parser.add_argument("--amount", type=parse_amount, default=Decimal("100"), help="basket amount (default 100)")
+    parser.add_argument("--currency", type=parse_currency, required=True, help="ISO 4217 code, e.g. AUD")
     parser.add_argument("--channel", help="Optty channel alias, when the account has several")
     parser.add_argument(
         "--providers", default="", help="the plugin's allow-list, comma-separated (default: every provider)"

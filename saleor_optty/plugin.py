@@ -285,8 +285,9 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         if verified.status.is_failure:
             transitions.record_failure(attempt, verified)
             return self._failure(payment_information, transitions.failure_message(attempt, verified))
-        problem = transitions.mismatch(attempt, verified)
-        if problem:
+        if transitions.mismatch(attempt, verified) or self._cart_changed(payment_information, attempt):
+            # Saleor would make the order regardless (it only checks that the payment
+            # covers the cart); apply() returns the money instead, as the return would.
             outcome = transitions.apply(self.client, attempt.reference, verified, source="confirm")
             return self._failure(payment_information, outcome.message)
         transitions.record_success(attempt)
@@ -383,6 +384,15 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         if names and provider not in names:
             return f"{provider} is not available for this order. Choose one of: {', '.join(names)}."
         return None
+
+    @staticmethod
+    def _cart_changed(payment_information, attempt: OpttyOrder) -> bool:
+        """Whether the cart stopped costing what the shopper paid while they were at the provider."""
+        try:
+            cart = saleor.cart_from_checkout(payment_information.checkout_token, customer_email=None)
+        except ValueError:  # e.g. its billing address was removed: Saleor's validation says why
+            return True
+        return cart is not None and cart.amount_due != attempt.amount
 
     def _new_reference(self, payment_information) -> str:
         prefix = self.config.order_reference_prefix

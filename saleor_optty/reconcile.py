@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from . import saleor_compat as saleor
 from . import transitions
-from .models import OpttyNotification, OpttyOrder, OpttyOrderState
+from .models import OpttyNotification, OpttyOrder
 from .optty import OpttyError, OpttyNotFoundError
 
 logger = logging.getLogger(__name__)
@@ -59,11 +59,8 @@ def _reconcile_one(attempt: OpttyOrder) -> Reconciled:
         outcome = transitions.check_and_apply(plugin.client, attempt.reference, source="reconcile")
     except OpttyNotFoundError:
         # The create call failed before Optty stored anything: nothing can ever be paid.
-        attempt.state = OpttyOrderState.FAILED
-        attempt.finalised_at = timezone.now()
-        attempt.resolution = "Optty has no such order"
-        attempt.save(update_fields=["state", "finalised_at", "resolution", "updated_at"])
-        return Reconciled(attempt.reference, "error", attempt.resolution)
+        message = transitions.record_unknown_to_optty(attempt)
+        return Reconciled(attempt.reference, "error", message)
     except OpttyError as error:
         logger.warning("Could not reconcile Optty order %s: %s", attempt.reference, error)
         return Reconciled(attempt.reference, "retry", error.message)

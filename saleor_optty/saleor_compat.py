@@ -339,9 +339,10 @@ def complete_checkout_for_payment(checkout: Checkout, payment: Payment) -> Order
     if unavailable:
         raise ValidationError("Some products in the cart are no longer available.")
     # Checked here rather than left to complete_checkout, whose failure path refunds
-    # twice with a stale payment (as Saleor's Stripe webhook also avoids).
+    # twice with a stale payment (as Saleor's Stripe webhook also avoids). Either way:
+    # a dearer cart is not paid for, and a cheaper one would keep the shopper's excess.
     due = checkout_amount_due(plugins_manager, checkout_info, lines, allow_replica=False)
-    if due > payment.total:
+    if due != payment.total:
         raise ValidationError(f"The cart total changed to {due} {payment.currency} after payment.")
     order, _action_required, _data = complete_checkout(
         manager=plugins_manager,

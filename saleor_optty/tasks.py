@@ -1,5 +1,7 @@
 """Celery tasks, found by Saleor's Celery app through Django's installed apps."""
 
+from collections import Counter
+
 from celery import shared_task
 
 from . import reconcile
@@ -9,9 +11,7 @@ from .saleor_compat import allow_writer
 @shared_task
 def reconcile_optty_orders() -> dict[str, int]:
     """Apply Optty's outcome to every order left unfinalised; safe to run any number of times."""
-    counts: dict[str, int] = {}
     # Saleor's tasks read from the replica unless told otherwise; this one locks and writes.
     with allow_writer():
-        for result in reconcile.reconcile(reconcile.stale_attempts()):
-            counts[result.status] = counts.get(result.status, 0) + 1
-    return counts
+        results = reconcile.reconcile(reconcile.stale_attempts())
+    return dict(Counter(result.status for result in results))

@@ -153,6 +153,14 @@ def record_failure(attempt: OpttyOrder, verified: OrderStatus) -> str:
     return message
 
 
+def record_unknown_to_optty(attempt: OpttyOrder) -> str:
+    """A final failure for an order Optty never stored; returns the message recorded."""
+    message = "Optty has no such order"
+    _save_state(attempt, OpttyOrderState.FAILED, final=True, resolution=message)
+    saleor.refuse_payment(attempt.payment_id, cancelled=False)
+    return message
+
+
 def failure_message(attempt: OpttyOrder, verified: OrderStatus) -> str:
     provider = attempt.provider.replace("_", " ").title()
     verb = {
@@ -220,7 +228,6 @@ def _finalise_ordered(reference: str) -> Outcome | None:
         if attempt.finalised_at is None:
             _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True)
         return recorded_outcome(attempt, payment)
-
 
 
 def sync_refunds(client: OpttyClient, reference: str) -> list[OpttyOperation]:

@@ -127,10 +127,11 @@ def test_an_amount_mismatch_returns_the_money_and_makes_no_order(storefront, opt
     assert optty.order(reference)["refunded_amount"] == optty.order(reference)["amount"]
 
 
-def test_a_cart_changed_mid_payment_is_refunded_not_ordered(storefront, optty):
+@pytest.mark.parametrize("added", [2, -1], ids=["dearer", "cheaper"])
+def test_a_cart_changed_mid_payment_is_refunded_not_ordered(storefront, optty, added):
     reference = storefront.start("KLARNA")
     line = storefront.checkout.lines.first()
-    line.quantity += 2
+    line.quantity += added
     line.save(update_fields=["quantity"])
     Checkout.objects.filter(pk=storefront.checkout.pk).update(price_expiration=timezone.now())
     optty.decide(reference, "approve")
@@ -222,6 +223,20 @@ def test_reconcile_leaves_young_and_pending_orders_pending(storefront, optty):
     call_command("optty_reconcile", stdout=StringIO())
     attempt = OpttyOrder.objects.get(reference=young)
     assert attempt.state == OpttyOrderState.PENDING and attempt.finalised_at is None
+
+
+def test_reconcile_fails_an_order_optty_never_stored(storefront, optty):
+    reference = storefront.start("KLARNA")
+    optty.reset()  # as if the create call had failed before Optty stored the order
+    OpttyOrder.objects.filter(reference=reference).update(created_at=timezone.now() - timedelta(hours=1))
+
+    out = StringIO()
+    call_command("optty_reconcile", stdout=out)
+    assert f"{reference}: error (Optty has no such order)" in out.getvalue()
+    attempt = OpttyOrder.objects.get(reference=reference)
+    assert attempt.state == OpttyOrderState.FAILED and attempt.finalised_at is not None
+    assert Payment.objects.get(pk=attempt.payment_id).charge_status == ChargeStatus.REFUSED
+    assert not orders_of(storefront).exists()
 
 
 def test_the_celery_task_reconciles_too(storefront, optty):

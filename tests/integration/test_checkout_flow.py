@@ -132,6 +132,22 @@ def test_confirm_path_completes_when_the_shopper_never_comes_back(storefront, op
     assert Order.objects.count() == 1
 
 
+def test_confirm_path_refuses_a_cart_made_cheaper_at_the_provider_and_returns_the_money(storefront, optty):
+    reference = storefront.start("KLARNA")
+    optty.decide(reference, "approve")
+    line = storefront.checkout.lines.first()  # meanwhile, in another tab, one item fewer
+    line.quantity -= 1
+    line.save(update_fields=["quantity"])
+    storefront.checkout.price_expiration = storefront.checkout.created_at
+    storefront.checkout.save(update_fields=["price_expiration"])
+
+    completed = storefront.complete()
+    assert completed["errors"] and completed["order"] is None
+    assert not Order.objects.exists()
+    assert optty.order(reference)["refunded_amount"] == optty.order(reference)["amount"]
+    assert "cart total changed" in OpttyOrder.objects.get(reference=reference).resolution
+
+
 def test_a_forged_return_changes_nothing(storefront, optty):
     reference = storefront.start("KLARNA")
     forged = storefront.redirect_for(reference, "SUCCESSFUL", hash_="00" * 64)

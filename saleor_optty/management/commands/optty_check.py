@@ -1,11 +1,11 @@
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
 from ... import saleor_compat as saleor
 from ... import webhooks
-from ...diagnostics import Check, report, run_checks
+from ...diagnostics import Check, parse_amount, parse_currency, report, run_checks
 
 
 class Command(BaseCommand):
@@ -16,25 +16,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--channel", required=True, help="The Saleor channel slug.")
-        parser.add_argument("--amount", default="100", help="Amount to ask Optty's providers about (default 100).")
-        parser.add_argument("--currency", help="Currency (default: the channel's first supported currency).")
+        parser.add_argument(
+            "--amount", type=parse_amount, default=Decimal("100"), help="Amount to ask Optty's providers about (default 100)."
+        )
+        parser.add_argument(
+            "--currency", type=parse_currency, help="Currency (default: the channel's first supported currency)."
+        )
 
     def handle(self, *args, channel, amount, currency=None, **options):
         plugin = saleor.channel_plugin(channel)
         if plugin is None:
             raise CommandError(f"No channel {channel!r}, or the Optty plugin is not installed in PLUGINS.")
         config = plugin.config
-        try:
-            amount_value = Decimal(amount)
-        except InvalidOperation:
-            raise CommandError(f"--amount {amount!r} is not a number.") from None
-        problems = [Check(field, False, message) for field, message in config.problems().items()]
+        # A configuration that cannot work is reported as it is, without asking Optty.
+        checks = [Check(field, False, message) for field, message in config.problems().items()]
         currency = (currency or (config.supported_currencies or ("",))[0]).upper()
-        checks = problems
-        if not problems:
+        if not checks:
             checks = run_checks(
                 config.client(),
-                amount=amount_value,
+                amount=amount,
                 currency=currency,
                 channel=config.optty_channel or None,
                 allowed_providers=config.providers,
