@@ -27,7 +27,7 @@ def listing(storefront, *, active: bool) -> CpuClock:
     return clock
 
 
-def test_listing_overhead(storefront, all_gateways, record, repeats):
+def test_listing_overhead(storefront, bench_plugins, record, repeats):
     # The warm-up rounds fill the options cache, which lasts 5 minutes.
     result = compare(
         lambda: listing(storefront, active=False),

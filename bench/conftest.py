@@ -13,6 +13,7 @@ import pytest
 
 from tests.integration.saleor_setup import prepare_saleor_tests
 
+from .bare_webhook import BareWebhookPlugin
 from .emulator import RemoteEmulator
 from .figures import BY_KEY
 from .flows import dummy_plugin_path
@@ -59,11 +60,12 @@ def repeats(request):
 
 
 @pytest.fixture
-def all_gateways(settings, optty_plugin):
-    """Saleor's dummy gateway, the minimal redirect gateway and Optty, all active in channel_USD.
+def bench_plugins(settings, optty_plugin):
+    """Saleor's dummy gateway, the bench's own plugins and Optty, all active in channel_USD.
 
-    The same Saleor for every side of a comparison: only the payment differs.
+    The bench's plugins are the minimal redirect gateway and the bare webhook. The same
+    Saleor for every side of a comparison: only the payment, or the webhook, differs.
     """
-    redirect_gateway = f"{MinimalRedirectGatewayPlugin.__module__}.{MinimalRedirectGatewayPlugin.__qualname__}"
-    settings.PLUGINS = [dummy_plugin_path(), redirect_gateway, *settings.PLUGINS]  # optty_plugin put Optty's there
+    bench_only = [f"{cls.__module__}.{cls.__qualname__}" for cls in (MinimalRedirectGatewayPlugin, BareWebhookPlugin)]
+    settings.PLUGINS = [dummy_plugin_path(), *bench_only, *settings.PLUGINS]  # optty_plugin put Optty's there
     return optty_plugin

@@ -8,10 +8,11 @@ that the request timed is the one Saleor answers.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import import_module
 from urllib.parse import urlsplit
 
+from saleor_optty.consts import GATEWAY_ID
 from tests.integration import documents
 from tests.integration.fixtures import STOREFRONT_RETURN_URL
 
@@ -75,7 +76,16 @@ class Callback:
         body = {"event": "ORDER_ASYNC_CALLBACK", "data": {"orderReference": reference, "status": order["status"]}}
         return cls(urlsplit(order["request"]["dynamicCallbackUrl"]).path, json.dumps(body))
 
-    def send(self, client):
+    def to(self, plugin_id: str) -> Callback:
+        """The same request, through the same route, to another plugin's webhook."""
+        return replace(self, path=self.path.replace(f"/{GATEWAY_ID}/", f"/{plugin_id}/", 1))
+
+    def post(self, client):
+        """Deliver it; returns the response, which must be a 200."""
         response = client.post(self.path, data=self.body, content_type="application/json")
         assert response.status_code == 200, response.content
-        return response.json()["status"]
+        return response
+
+    def send(self, client) -> str:
+        """Deliver it; returns the plugin's answer (``"success"``...)."""
+        return self.post(client).json()["status"]

@@ -8,10 +8,11 @@ nothing else: no provider to ask, no verification, no records of its own. Its
 checkout, measured beside the dummy gateway's and Optty's in the same run, separates
 what the flow costs Saleor from what the Optty plugin adds.
 
-The return completes the checkout through ``saleor_compat.complete_checkout_for_payment``,
-the plugin's own path: loading the checkout's lines and info that Saleor's
-``complete_checkout`` takes, the cart total check any gateway needs (Saleor's Stripe
-webhook makes it too), then ``complete_checkout``.
+The return completes the checkout through the plugin's own path in ``saleor_compat``:
+``check_checkout_unchanged`` loads the checkout's lines and info that Saleor's
+``complete_checkout`` takes and makes the cart total check any gateway needs (Saleor's
+Stripe webhook makes it too), then ``complete_checkout_for_payment`` calls
+``complete_checkout``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class MinimalRedirectGatewayPlugin(BasePlugin):
         payment = Payment.objects.filter(pk=request.GET.get("payment"), checkout__isnull=False).first()
         if path.strip("/") != RETURN_PATH or payment is None:
             return HttpResponse("Not found.", status=404)
-        order = saleor_compat.complete_checkout_for_payment(payment.checkout, payment)
+        prepared = saleor_compat.check_checkout_unchanged(payment.checkout, payment)
+        order = saleor_compat.complete_checkout_for_payment(payment.checkout, prepared)
         return HttpResponseRedirect(f"{payment.return_url}?status=success&orderId={order.pk}")
 
 

@@ -1,8 +1,11 @@
 """Read-only views for support staff, for Saleor deployments that mount Django's admin."""
 
+import json
+
 from django.contrib import admin
 
 from .models import OpttyNotification, OpttyOperation, OpttyOrder
+from .optty.redact import audit_payload
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -20,7 +23,10 @@ class OperationInline(admin.TabularInline):
     model = OpttyOperation
     extra = 0
     can_delete = False
-    readonly_fields = ("created_at", "kind", "reference", "amount", "currency", "succeeded", "optty_id", "source", "error")
+    readonly_fields = (
+        "created_at", "kind", "reference", "amount", "currency", "status", "sends", "optty_id", "record_id",
+        "in_saleor", "source", "error", "settled_at",
+    )  # fmt: skip
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -28,7 +34,9 @@ class OperationInline(admin.TabularInline):
 
 @admin.register(OpttyOrder)
 class OpttyOrderAdmin(ReadOnlyAdmin):
-    list_display = ("reference", "created_at", "channel_slug", "provider", "amount", "currency", "state", "resolution")
+    list_display = (
+        "reference", "created_at", "channel_slug", "provider", "amount", "currency", "state", "resolution", "returning",
+    )  # fmt: skip
     list_filter = ("state", "provider", "channel_slug")
     search_fields = ("reference", "checkout_token", "optty_order_id", "provider_reference")
     inlines = [OperationInline]
@@ -39,3 +47,9 @@ class OpttyNotificationAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "event", "reference", "outcome")
     list_filter = ("event",)
     search_fields = ("reference",)
+    fields = readonly_fields = ("received_at", "event", "reference", "outcome", "kept_payload")
+
+    @admin.display(description="Payload")
+    def kept_payload(self, notification: OpttyNotification) -> str:
+        # Filtered again: records written before the allow-list hold personal data.
+        return json.dumps(audit_payload(notification.payload), sort_keys=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
@@ -37,8 +37,9 @@ def _split(value: Any, *, upper: bool) -> tuple[str, ...]:
 class OpttyConfiguration:
     environment: str
     client_id: str
-    client_secret: str
-    payment_secret: str
+    # Out of repr (and so of str, traceback locals and error trackers), like every secret.
+    client_secret: str = field(repr=False)
+    payment_secret: str = field(repr=False)
     api_url: str
     auth_url: str
     optty_channel: str

@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from django.db import models
 
+from .core.ledger import OperationKind, OperationStatus
+
 
 class OpttyOrderState(models.TextChoices):
     """The verified state of an Optty order, as last confirmed with Optty's API."""
@@ -47,28 +49,56 @@ class OpttyOrder(models.Model):
     )
     #: What became of the money when no order could be made (voided, refunded, ...).
     resolution = models.CharField(max_length=255, blank=True, default="")
+    #: Why Optty's money must go back (kept once it is back, as the record of why).
+    returning = models.CharField(max_length=255, blank=True, default="")
+    #: How much must go back (what Optty holds, which a mismatch makes differ from ``amount``).
+    return_amount = models.DecimalField(max_digits=20, decimal_places=3, null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    #: When a final state was applied to Saleor.
+    #: When the outcome was carried out completely: an order made, the money given back,
+    #: or a refusal recorded. Until then reconciliation keeps looking.
     finalised_at = models.DateTimeField(null=True, blank=True)
+    #: Optty said money moved (a refund callback) and its record could not be read then.
+    sync_due = models.BooleanField(default=False)
+    #: When reconciliation is to look at this attempt next, and how often it has looked.
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    checks = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ("-created_at",)
-        indexes = [models.Index(fields=("state", "created_at"))]
+        indexes = [
+            models.Index(fields=("state", "created_at")),
+            models.Index(fields=("finalised_at", "next_check_at")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.provider}, {self.amount} {self.currency}, {self.state})"
 
+    @property
+    def is_returning(self) -> bool:
+        """Money that must go back has not gone back yet."""
+        return bool(self.returning) and self.finalised_at is None
+
 
 class OpttyOperationKind(models.TextChoices):
-    CAPTURE = "capture", "Capture"
-    REFUND = "refund", "Refund"
-    VOID = "void", "Void"
+    CAPTURE = OperationKind.CAPTURE.value, "Capture"
+    REFUND = OperationKind.REFUND.value, "Refund"
+    VOID = OperationKind.VOID.value, "Void"
+
+
+class OpttyOperationStatus(models.TextChoices):
+    """See :mod:`saleor_optty.core.ledger`: requested, then succeeded, failed or unknown."""
+
+    REQUESTED = OperationStatus.REQUESTED.value, "Requested, not yet answered"
+    SUCCEEDED = OperationStatus.SUCCEEDED.value, "Succeeded"
+    FAILED = OperationStatus.FAILED.value, "Failed"
+    UNKNOWN = OperationStatus.UNKNOWN.value, "Outcome unknown, being confirmed with Optty"
 
 
 class OpttyOperation(models.Model):
-    """A capture, refund or void sent to Optty, or reported by it."""
+    """The ledger: a capture, refund or void, written before it is sent to Optty, or
+    reported by Optty (a refund made in its portal)."""
 
     order = models.ForeignKey(OpttyOrder, related_name="operations", on_delete=models.CASCADE)
     kind = models.CharField(max_length=16, choices=OpttyOperationKind.choices)
@@ -76,18 +106,37 @@ class OpttyOperation(models.Model):
     reference = models.CharField(max_length=64, unique=True)
     amount = models.DecimalField(max_digits=20, decimal_places=3)
     currency = models.CharField(max_length=3)
-    succeeded = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=16, choices=OpttyOperationStatus.choices, default=OpttyOperationStatus.REQUESTED, db_index=True
+    )
+    #: Optty's id in its answer to the operation (e.g. the provider's refund id).
     optty_id = models.CharField(max_length=128, blank=True, default="")
+    #: The id of the entry in Optty's /details that accounts for this operation, once matched.
+    record_id = models.CharField(max_length=128, blank=True, default="")
     #: Where the operation came from: "dashboard", "optty" (portal/callback), "plugin".
     source = models.CharField(max_length=16, default="dashboard")
     error = models.CharField(max_length=300, blank=True, default="")
+    #: How many times it was sent: more than once only by a staff retry of an unsettled one.
+    sends = models.PositiveSmallIntegerField(default=0)
+    #: Whether Saleor's payment already shows it (a transaction); settled operations not
+    #: yet shown are recorded in Saleor by whoever settles them.
+    in_saleor = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("created_at",)
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.reference} {self.amount} {self.currency}"
+        return f"{self.kind} {self.reference} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == OpttyOperationStatus.SUCCEEDED
+
+    @property
+    def settled(self) -> bool:
+        return OperationStatus(self.status).is_settled
 
 
 class OpttyNotification(models.Model):

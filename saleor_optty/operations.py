@@ -1,19 +1,26 @@
-"""Captures, refunds and voids: each one sent to Optty under its own unique reference and
-recorded in :class:`~saleor_optty.models.OpttyOperation`, whether it succeeded or not.
+"""The ledger, as the plugin stores it: every capture, refund and void in
+:class:`~saleor_optty.models.OpttyOperation`, written before it is sent to Optty.
 
-No Saleor imports: the plugin turns the results into Saleor transactions.
+The rules (what an answer means, how an unknown outcome is settled from Optty's
+/details) are :mod:`saleor_optty.core.ledger`'s; this module stores and sends. No
+Saleor imports: the plugin turns settled operations into Saleor transactions.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
-from .models import OpttyOperation, OpttyOperationKind, OpttyOrder
-from .optty import OperationResult, OpttyClient, OpttyError
+from django.db import transaction
+from django.utils import timezone
+
+from .core import ledger
+from .models import OpttyOperation, OpttyOperationKind, OpttyOperationStatus, OpttyOrder
+from .optty import OpttyClient, OpttyError, OpttyOutcomeUnknownError, OpttyResponseError, OrderDetails
 
 _PREFIX = {OpttyOperationKind.CAPTURE: "C", OpttyOperationKind.REFUND: "R", OpttyOperationKind.VOID: "V"}
+UNSETTLED = (OpttyOperationStatus.REQUESTED, OpttyOperationStatus.UNKNOWN)
 
 
 def new_reference(attempt: OpttyOrder, kind: str) -> str:
@@ -21,15 +28,13 @@ def new_reference(attempt: OpttyOrder, kind: str) -> str:
     return f"{attempt.reference}-{_PREFIX[OpttyOperationKind(kind)]}{secrets.token_hex(4).upper()}"
 
 
-def _run(
-    attempt: OpttyOrder,
-    kind: str,
-    amount: Decimal,
-    *,
-    source: str,
-    call: Callable[[str], OperationResult],
-) -> OpttyOperation:
-    operation = OpttyOperation.objects.create(
+def record(attempt: OpttyOrder, kind: str, amount: Decimal, *, source: str) -> OpttyOperation:
+    """Write the operation as requested, before anything is sent.
+
+    Outside a transaction this commits at once; inside one (Saleor's staff actions run
+    in Saleor's payment lock) it commits with Saleor's own record of the action.
+    """
+    return OpttyOperation.objects.create(
         order=attempt,
         kind=kind,
         reference=new_reference(attempt, kind),
@@ -37,66 +42,150 @@ def _run(
         currency=attempt.currency,
         source=source,
     )
+
+
+def send(client: OpttyClient, operation: OpttyOperation, *, description: str = "") -> OpttyOperation:
+    """Send a recorded operation and record Optty's answer; raises the OpttyError it got.
+
+    An answer that may have been lost leaves the operation UNKNOWN (the error raised is
+    :class:`OpttyOutcomeUnknownError`): it is settled from Optty's record, not re-sent.
+    """
+    operation.sends += 1
+    operation.save(update_fields=["sends"])
     try:
-        result = call(operation.reference)
-    except OpttyError as error:
-        operation.error = error.message[:300]
-        operation.save(update_fields=["error"])
+        try:
+            result = _call(client, operation, description)
+        except OpttyResponseError as error:
+            # A 2xx Optty's client cannot read: the money may well have moved.
+            raise OpttyOutcomeUnknownError(f"Optty's answer could not be read ({error.message})") from None
+    except OpttyOutcomeUnknownError as error:
+        _save(operation, OpttyOperationStatus.UNKNOWN, error=error.message)
         raise
-    operation.succeeded = True
+    except OpttyError as error:
+        _save(operation, OpttyOperationStatus.FAILED, error=error.message)
+        raise
     operation.optty_id = result.operation_id
     operation.amount = result.amount
-    operation.save(update_fields=["succeeded", "optty_id", "amount"])
+    _save(operation, OpttyOperationStatus.SUCCEEDED, error="")
     return operation
 
 
-def capture(client: OpttyClient, attempt: OpttyOrder, amount: Decimal, *, source: str = "dashboard") -> OpttyOperation:
-    return _run(
-        attempt,
-        OpttyOperationKind.CAPTURE,
-        amount,
-        source=source,
-        call=lambda reference: client.capture(
-            attempt.reference, capture_reference=reference, amount=amount, currency=attempt.currency
-        ),
-    )
+def _call(client: OpttyClient, operation: OpttyOperation, description: str):
+    order = operation.order
+    kind = OpttyOperationKind(operation.kind)
+    common = {"amount": operation.amount, "currency": operation.currency}
+    if kind is OpttyOperationKind.CAPTURE:
+        return client.capture(order.reference, capture_reference=operation.reference, **common)
+    if kind is OpttyOperationKind.VOID:
+        return client.void(order.reference, void_reference=operation.reference, **common)
+    # Our reference travels in the description too, which Optty lists as the refund's
+    # reason: the one place its record may echo it.
+    text = f"{description} [{operation.reference}]".strip()
+    return client.refund(order.reference, refund_reference=operation.reference, description=text, **common)
 
 
-def refund(
-    client: OpttyClient, attempt: OpttyOrder, amount: Decimal, *, source: str = "dashboard", reason: str = ""
+def perform(
+    client: OpttyClient, attempt: OpttyOrder, kind: str, amount: Decimal, *, source: str, description: str = ""
 ) -> OpttyOperation:
-    return _run(
-        attempt,
-        OpttyOperationKind.REFUND,
-        amount,
-        source=source,
-        call=lambda reference: client.refund(
-            attempt.reference,
-            refund_reference=reference,
-            amount=amount,
-            currency=attempt.currency,
-            # Carries our reference, so a refund listed by Optty under its own id is still recognised.
-            description=f"{reason} [{reference}]".strip(),
-        ),
+    """Record, then send, one new operation."""
+    return send(client, record(attempt, kind, amount, source=source), description=description)
+
+
+def unsettled(attempt: OpttyOrder, kind: str, amount: Decimal) -> OpttyOperation | None:
+    """The oldest operation of this kind and amount whose outcome Optty has not given."""
+    return (
+        attempt.operations.filter(kind=kind, amount=amount, status__in=UNSETTLED, source__in=("dashboard", "plugin"))
+        .order_by("created_at")
+        .first()
     )
 
 
-def void(client: OpttyClient, attempt: OpttyOrder, amount: Decimal, *, source: str = "dashboard") -> OpttyOperation:
-    return _run(
-        attempt,
-        OpttyOperationKind.VOID,
-        amount,
-        source=source,
-        call=lambda reference: client.void(
-            attempt.reference, void_reference=reference, amount=amount, currency=attempt.currency
-        ),
+@dataclass(frozen=True)
+class Settled:
+    """What one reading of Optty's record changed in the ledger."""
+
+    #: Operations whose outcome is now known, newly (succeeded or failed).
+    settled: tuple[OpttyOperation, ...]
+    #: Refunds Optty made that no operation of ours accounts for, now recorded.
+    foreign_refunds: tuple[OpttyOperation, ...]
+
+
+def settle(attempt: OpttyOrder, details: OrderDetails) -> Settled:
+    """Settle every operation that Optty's record of the order (``/details``) accounts for.
+
+    The caller reads ``details`` before taking any lock. This runs under the attempt's
+    row lock, so two settlers never record one refund twice.
+    """
+    now = timezone.now()
+    settled, foreign = [], []
+    with transaction.atomic():
+        attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
+        operations = {op.pk: op for op in attempt.operations.all()}
+        result = ledger.settle([_as_ledger(op) for op in operations.values()], details, now=now)
+        for settlement in result.settlements:
+            op = operations[settlement.key]
+            newly = settlement.status.is_settled and not op.settled
+            op.record_id = settlement.record_id or op.record_id
+            if newly:
+                op.status = settlement.status.value
+                op.error = settlement.reason[:300]
+                op.settled_at = now
+            op.save(update_fields=["record_id", "status", "error", "settled_at"])
+            if newly:
+                settled.append(op)
+        for entry in result.foreign_refunds:
+            foreign.append(
+                OpttyOperation.objects.create(
+                    order=attempt,
+                    kind=OpttyOperationKind.REFUND,
+                    reference=f"OPTTY-{entry.record_id}"[:64],
+                    amount=entry.amount,
+                    currency=entry.currency,
+                    status=OpttyOperationStatus.SUCCEEDED,
+                    record_id=entry.record_id,
+                    source="optty",
+                    sends=0,
+                    settled_at=now,
+                )
+            )
+    return Settled(tuple(settled), tuple(foreign))
+
+
+def shown_in_saleor(operation: OpttyOperation) -> None:
+    operation.in_saleor = True
+    operation.save(update_fields=["in_saleor"])
+
+
+def not_yet_in_saleor(attempt: OpttyOrder) -> list[OpttyOperation]:
+    """Succeeded operations Saleor's payment does not show yet (settled after a lost answer)."""
+    return list(attempt.operations.filter(status=OpttyOperationStatus.SUCCEEDED, in_saleor=False).order_by("created_at"))
+
+
+def returned_amount(attempt: OpttyOrder) -> Decimal:
+    """What has gone back to the shopper: succeeded refunds and voids."""
+    kinds = (OpttyOperationKind.REFUND, OpttyOperationKind.VOID)
+    ops = attempt.operations.filter(kind__in=kinds, status=OpttyOperationStatus.SUCCEEDED)
+    return sum((op.amount for op in ops), Decimal(0))
+
+
+def _as_ledger(op: OpttyOperation) -> ledger.Operation:
+    return ledger.Operation(
+        key=op.pk,
+        kind=ledger.OperationKind(op.kind),
+        reference=op.reference,
+        amount=op.amount,
+        currency=op.currency,
+        status=ledger.OperationStatus(op.status),
+        requested_at=op.created_at,
+        record_id=op.record_id,
     )
 
 
-def give_back(client: OpttyClient, attempt: OpttyOrder, *, captured: bool, amount: Decimal, reason: str) -> str:
-    """Return money Optty took that no Saleor order will account for; says what was done."""
-    if captured:
-        refund(client, attempt, amount, source="plugin", reason=reason)
-        return f"refunded {amount} {attempt.currency}: {reason}"
-    void(client, attempt, amount, source="plugin")
-    return f"voided {amount} {attempt.currency}: {reason}"
+def _save(operation: OpttyOperation, status: str, *, error: str) -> None:
+    operation.status = status
+    operation.error = error[:300]
+    fields = ["status", "error", "optty_id", "amount"]
+    if OpttyOperationStatus(status) in (OpttyOperationStatus.SUCCEEDED, OpttyOperationStatus.FAILED):
+        operation.settled_at = timezone.now()
+        fields.append("settled_at")
+    operation.save(update_fields=fields)

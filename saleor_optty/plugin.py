@@ -19,8 +19,9 @@ from . import operations, providers, transitions, webhooks
 from . import saleor_compat as saleor
 from .config import DEFAULT_REFERENCE_PREFIX, OpttyConfiguration
 from .consts import GATEWAY_ID, PLUGIN_NAME, RETURN_PATH
-from .models import OpttyOrder, OpttyOrderState
-from .optty import OpttyAuthenticationError, OpttyClient, OpttyError, PaymentStatus
+from .models import OpttyOperationKind, OpttyOperationStatus, OpttyOrder, OpttyOrderState
+from .optty import MoneyError, OpttyAuthenticationError, OpttyClient, OpttyError, OpttyOutcomeUnknownError
+from .optty.money import format_amount
 from .payload import build_order_request
 
 logger = logging.getLogger(__name__)
@@ -190,6 +191,17 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
     def process_payment(self, payment_information, previous_value):
         if not self.active:
             return previous_value
+        paid = saleor.successful_transaction_for(
+            payment_information.payment_id, (TransactionKind.AUTH, TransactionKind.CAPTURE)
+        )
+        if paid is not None:
+            # Saleor calls this again when a path completes the checkout of a payment that
+            # the confirm path has already recorded as paid: never a second Optty order.
+            return _already_processed(paid)
+        if self._attempt_holding_money(payment_information) is not None:
+            return self._failure(
+                payment_information, "This payment has already been paid through Optty; its outcome is being settled."
+            )
         provider = _chosen_provider(payment_information)
         problem = self._provider_problem(provider, payment_information)
         if problem:
@@ -256,70 +268,37 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         )
         if paid is not None:
             # The return or a callback already recorded the money (see transitions.apply).
-            return saleor.GatewayResponse(
-                is_success=True,
-                action_required=False,
-                kind=paid.kind,
-                amount=paid.amount,
-                currency=paid.currency,
-                transaction_id=paid.token,
-                error=None,
-                raw_response=paid.gateway_response,
-                psp_reference=paid.token,
-                transaction_already_processed=True,
-            )
+            return _already_processed(paid)
         attempt = self._attempt(payment_information)
         if attempt is None:
             return self._failure(payment_information, "No Optty payment was started for this checkout.")
-        if attempt.finalised_at is not None:
-            # Declined, cancelled, or paid but returned: known without asking Optty again.
-            return self._failure(payment_information, transitions.recorded_outcome(attempt).message)
         try:
-            verified = self.client.get_order(attempt.reference)
+            outcome = transitions.check_and_apply(self.client, attempt.reference, source="confirm")
         except OpttyError as error:
             return self._failure(payment_information, f"Optty could not confirm the payment: {error.message}")
-
-        if verified.status is PaymentStatus.PENDING:
-            transitions.record_pending(attempt)
+        if outcome.status == "pending":
             return self._action_required(payment_information, attempt)
-        if verified.status.is_failure:
-            transitions.record_failure(attempt, verified)
-            return self._failure(payment_information, transitions.failure_message(attempt, verified))
-        if transitions.mismatch(attempt, verified) or self._cart_changed(payment_information, attempt):
-            # Saleor would make the order regardless (it only checks that the payment
-            # covers the cart); apply() returns the money instead, as the return would.
-            outcome = transitions.apply(self.client, attempt.reference, verified, source="confirm")
-            return self._failure(payment_information, outcome.message)
-        transitions.record_success(attempt)
-        kind = transitions.paid_kind(attempt, verified)
-        return saleor.GatewayResponse(
-            is_success=True,
-            action_required=False,
-            kind=kind,
-            amount=verified.amount,
-            currency=verified.currency,
-            transaction_id=attempt.reference,
-            error=None,
-            raw_response=transitions.summary(verified, "confirm"),
-            psp_reference=attempt.reference,
-        )
+        if outcome.paid_transaction is not None:
+            # Recorded by transitions.apply, as every other path records it; Saleor makes the order.
+            return _already_processed(outcome.paid_transaction)
+        return self._failure(payment_information, outcome.message)
 
     def capture_payment(self, payment_information, previous_value):
         if not self.active:
             return previous_value
-        return self._operation(payment_information, TransactionKind.CAPTURE, operations.capture)
+        return self._operation(payment_information, TransactionKind.CAPTURE, OpttyOperationKind.CAPTURE)
 
     def refund_payment(self, payment_information, previous_value):
         if not self.active:
             return previous_value
-        return self._operation(payment_information, TransactionKind.REFUND, operations.refund)
+        return self._operation(payment_information, TransactionKind.REFUND, OpttyOperationKind.REFUND)
 
     def void_payment(self, payment_information, previous_value):
         if not self.active:
             return previous_value
-        return self._operation(payment_information, TransactionKind.VOID, operations.void)
+        return self._operation(payment_information, TransactionKind.VOID, OpttyOperationKind.VOID)
 
-    def _operation(self, payment_information, kind, operation):
+    def _operation(self, payment_information, kind, operation_kind):
         attempt = OpttyOrder.objects.filter(
             payment_id=payment_information.payment_id, state=OpttyOrderState.SUCCESSFUL
         ).order_by("-pk").first()
@@ -327,20 +306,50 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
             return self._failure(payment_information, "This payment has no successful Optty order.", kind=kind)
         amount = payment_information.amount
         try:
-            done = operation(self.client, attempt, amount)
+            format_amount(amount, attempt.currency)
+        except MoneyError:
+            return self._failure(
+                payment_information, f"{amount} is not an amount in {attempt.currency}: too many decimal places.", kind=kind
+            )
+        # Money the plugin itself is giving back goes through Saleor too (Saleor's record
+        # must show it); the ledger tells it apart from the Dashboard's.
+        source = "plugin" if attempt.is_returning else "dashboard"
+        try:
+            done = self._send_once(attempt, operation_kind, amount, source=source)
+        except OpttyOutcomeUnknownError:
+            return self._failure(payment_information, _unknown_outcome_message(kind, amount, attempt), kind=kind)
         except OpttyError as error:
             return self._failure(payment_information, f"Optty refused the {kind}: {error.message}", kind=kind)
+        operations.shown_in_saleor(done)  # by the transaction Saleor makes of this answer
         return saleor.GatewayResponse(
             is_success=True,
             action_required=False,
             kind=kind,
             amount=done.amount,
             currency=attempt.currency,
-            transaction_id=done.optty_id or done.reference,
+            transaction_id=done.reference,
             error=None,
             raw_response={"reference": done.reference, "optty_id": done.optty_id},
             psp_reference=done.reference,
         )
+
+    def _send_once(self, attempt: OpttyOrder, operation_kind: str, amount, *, source: str):
+        """Send an operation, or settle the same one whose answer was lost before.
+
+        A retry from the Dashboard of an operation whose outcome is unknown first asks
+        Optty's record; only when Optty has no trace of it is it sent again, under the
+        same reference, so an Optty that de-duplicates references cannot do it twice.
+        """
+        earlier = operations.unsettled(attempt, operation_kind, amount)
+        if earlier is None:
+            return operations.perform(self.client, attempt, operation_kind, amount, source=source)
+        operations.settle(attempt, self.client.get_order_details(attempt.reference))
+        earlier.refresh_from_db()
+        if earlier.status == OpttyOperationStatus.SUCCEEDED:
+            return earlier
+        if earlier.status == OpttyOperationStatus.FAILED:
+            return operations.perform(self.client, attempt, operation_kind, amount, source=source)
+        return operations.send(self.client, earlier)
 
     # ---------------------------------------------------------------- webhook
 
@@ -386,13 +395,12 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         return None
 
     @staticmethod
-    def _cart_changed(payment_information, attempt: OpttyOrder) -> bool:
-        """Whether the cart stopped costing what the shopper paid while they were at the provider."""
-        try:
-            cart = saleor.cart_from_checkout(payment_information.checkout_token, customer_email=None)
-        except ValueError:  # e.g. its billing address was removed: Saleor's validation says why
-            return True
-        return cart is not None and cart.amount_due != attempt.amount
+    def _attempt_holding_money(payment_information) -> OpttyOrder | None:
+        """An attempt of this payment that Optty has confirmed paid (its money is in the
+        ledger's hands even when Saleor shows none, e.g. while it is given back)."""
+        return OpttyOrder.objects.filter(
+            payment_id=payment_information.payment_id, state=OpttyOrderState.SUCCESSFUL
+        ).first()
 
     def _new_reference(self, payment_information) -> str:
         prefix = self.config.order_reference_prefix
@@ -430,6 +438,29 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         )
 
 
+def _already_processed(paid) -> saleor.GatewayResponse:
+    """An answer that makes Saleor reuse the transaction that records the money."""
+    return saleor.GatewayResponse(
+        is_success=True,
+        action_required=False,
+        kind=paid.kind,
+        amount=paid.amount,
+        currency=paid.currency,
+        transaction_id=paid.token,
+        error=None,
+        raw_response=paid.gateway_response,
+        psp_reference=paid.token,
+        transaction_already_processed=True,
+    )
+
+
+def _unknown_outcome_message(kind: str, amount, attempt: OpttyOrder) -> str:
+    return (
+        f"Optty has not confirmed the {kind} of {amount} {attempt.currency} yet; its outcome is being checked "
+        f"with Optty and will show on this order once known. Do not start another {kind}: retrying this one is safe."
+    )
+
+
 def _chosen_provider(payment_information) -> str:
     data = payment_information.data or {}
     provider = data.get("bnplProvider") if isinstance(data, dict) else None
@@ -437,6 +468,8 @@ def _chosen_provider(payment_information) -> str:
 
 
 def _create_error_message(error: OpttyError) -> str:
-    if error.retryable:
+    # An order whose creation may have been lost is harmless: the shopper never got its
+    # redirect URL, so nobody can approve it; the next try makes a new one.
+    if error.retryable or error.outcome_unknown:
         return "Optty is not answering right now. Please try again in a moment."
     return f"Optty refused the order: {error.message}"

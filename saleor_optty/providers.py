@@ -42,6 +42,13 @@ def offered(config: OpttyConfiguration, amount: Decimal, currency: str) -> list[
         return []
     if amount < 1:  # Optty's /options refuses amounts below 1
         return []
+    # The store's own choices apply after the cache, so a saved Dashboard form counts
+    # from the next request on.
+    return [option for option in _optty_options(config, amount, currency) if config.allows_provider(option["name"])]
+
+
+def _optty_options(config: OpttyConfiguration, amount: Decimal, currency: str) -> list[dict]:
+    """Optty's answer for ``amount``, cached under exactly what that answer depends on."""
     key = f"optty:options:{config.identity}:{config.optty_channel}:{currency}:{amount}"
     outage_key = f"optty:options-outage:{config.identity}"
     cached = cache.get(key)
@@ -56,11 +63,8 @@ def offered(config: OpttyConfiguration, amount: Decimal, currency: str) -> list[
         logger.warning("Optty's payment options are unavailable: %s", error)
         cache.set(outage_key, True, OUTAGE_TTL_SECONDS)
         return []
-    result = [
-        _as_dict(option)
-        for option in options
-        if config.allows_provider(option.name) and option.currency in ("", currency.upper())
-    ]
+    # An option in another currency is Optty's inconsistency, not a choice of the store.
+    result = [_as_dict(option) for option in options if option.currency in ("", currency.upper())]
     cache.set(key, result, OPTIONS_TTL_SECONDS)
     return result
 

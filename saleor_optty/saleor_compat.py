@@ -36,11 +36,7 @@ from saleor.payment import ChargeStatus, PaymentError, TransactionKind
 from saleor.payment.gateway import payment_refund_or_void
 from saleor.payment.interface import GatewayResponse, PaymentGateway
 from saleor.payment.models import Payment, Transaction
-from saleor.payment.utils import (
-    create_transaction,
-    try_void_or_refund_inactive_payment,
-    update_payment_charge_status,
-)
+from saleor.payment.utils import create_transaction, update_payment_charge_status
 from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
 from saleor.plugins.error_codes import PluginErrorCode
 from saleor.plugins.manager import get_plugins_manager
@@ -67,20 +63,23 @@ __all__ = [
     "allow_writer",
     "cart_from_checkout",
     "channel_plugin",
+    "check_checkout_unchanged",
     "checkout_amount_due",
     "checkout_global_id",
     "complete_checkout_for_payment",
+    "deactivate_payment",
     "lock_checkout_of_payment",
     "lock_payment",
     "manager",
     "order_global_id",
+    "payment_holds_money",
     "payment_return_url",
     "plugin_url",
+    "record_operation",
     "record_refund",
     "record_transaction",
     "refuse_payment",
     "return_money",
-    "settle_inactive_payment",
     "successful_transaction",
     "successful_transaction_for",
     "transaction_with_commit_on_errors",
@@ -315,35 +314,65 @@ def active_plugin(channel_slug: str):
     return plugin if plugin is not None and plugin.active else None
 
 
+def record_operation(payment: Payment, operation) -> None:
+    """Show Saleor a capture, refund or void that Optty settled after its answer was lost
+    (or a refund made in Optty's portal)."""
+    raw = {"source": operation.source, "reference": operation.reference, "amount": str(operation.amount)}
+    if operation.kind == "refund":
+        if payment.captured_amount >= operation.amount:
+            record_refund(payment, amount=operation.amount, reference=operation.reference, raw=raw)
+        return
+    kind = TransactionKind.CAPTURE if operation.kind == "capture" else TransactionKind.VOID
+    record_transaction(payment, kind=kind, amount=operation.amount, reference=operation.reference, raw=raw)
+
+
+def payment_holds_money(payment: Payment) -> bool:
+    """Whether Saleor's record of the payment shows money still to refund or void."""
+    return (payment.can_refund() and payment.captured_amount > 0) or payment.can_void()
+
+
 def return_money(payment: Payment, channel_slug: str) -> None:
-    """Refund or void whatever the payment still holds, through the plugin's own refund or void."""
+    """Refund or void whatever the payment still holds, through the plugin's own refund or
+    void; raises PaymentError when that fails (the plugin's ledger says how)."""
     payment.refresh_from_db()
-    holds_money = (payment.can_refund() and payment.captured_amount > 0) or payment.can_void()
-    if holds_money:
+    if payment_holds_money(payment):
         payment_refund_or_void(payment, manager(), channel_slug=channel_slug)
 
 
-def settle_inactive_payment(payment: Payment, transaction: Transaction) -> None:
-    try_void_or_refund_inactive_payment(payment, transaction, manager())
+def deactivate_payment(payment: Payment) -> None:
+    """Recording a capture makes a payment active again; a superseded one must stay inactive."""
+    payment.is_active = False
+    payment.save(update_fields=["is_active"])
 
 
-def complete_checkout_for_payment(checkout: Checkout, payment: Payment) -> Order:
-    """Turn a paid checkout into its order; raises ``ValidationError`` when it cannot.
+def check_checkout_unchanged(checkout: Checkout, payment: Payment) -> tuple:
+    """Raise ``ValidationError`` unless the checkout still costs what the payment paid;
+    returns the checkout's lines and info, for :func:`complete_checkout_for_payment`.
 
-    Saleor refunds or voids the payment itself when completion fails validation
-    (cart changed, stock gone), through this plugin's ``refund_payment``/``void_payment``.
+    Checked before completing rather than left to complete_checkout, whose failure
+    path refunds twice with a stale payment (as Saleor's Stripe webhook also avoids),
+    and on the confirm path, where Saleor only checks that the payment covers the cart:
+    a dearer cart is not paid for, and a cheaper one would keep the shopper's excess.
     """
     plugins_manager = manager()
     lines, unavailable = fetch_checkout_lines(checkout)
-    checkout_info = fetch_checkout_info(checkout, lines, plugins_manager)
     if unavailable:
         raise ValidationError("Some products in the cart are no longer available.")
-    # Checked here rather than left to complete_checkout, whose failure path refunds
-    # twice with a stale payment (as Saleor's Stripe webhook also avoids). Either way:
-    # a dearer cart is not paid for, and a cheaper one would keep the shopper's excess.
+    checkout_info = fetch_checkout_info(checkout, lines, plugins_manager)
     due = checkout_amount_due(plugins_manager, checkout_info, lines, allow_replica=False)
     if due != payment.total:
         raise ValidationError(f"The cart total changed to {due} {payment.currency} after payment.")
+    return plugins_manager, lines, checkout_info
+
+
+def complete_checkout_for_payment(checkout: Checkout, prepared: tuple) -> Order:
+    """Turn a paid checkout into its order, with what :func:`check_checkout_unchanged`
+    returned; raises ``ValidationError`` when it cannot.
+
+    Saleor refunds or voids the payment itself when completion fails validation
+    (stock gone), through this plugin's ``refund_payment``/``void_payment``.
+    """
+    plugins_manager, lines, checkout_info = prepared
     order, _action_required, _data = complete_checkout(
         manager=plugins_manager,
         checkout_info=checkout_info,

@@ -10,8 +10,10 @@ from .saleor_compat import allow_writer
 
 @shared_task
 def reconcile_optty_orders() -> dict[str, int]:
-    """Apply Optty's outcome to every order left unfinalised; safe to run any number of times."""
+    """Reconcile every Optty order that is due; safe to run any number of times, even at once."""
     # Saleor's tasks read from the replica unless told otherwise; this one locks and writes.
     with allow_writer():
-        results = reconcile.reconcile(reconcile.stale_attempts())
+        results = reconcile.reconcile(reconcile.due_attempts())
+    if results is None:
+        return {"already running": 1}
     return dict(Counter(result.status for result in results))

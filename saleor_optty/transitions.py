@@ -1,25 +1,39 @@
-"""The one place that decides what Optty's verified state means for Saleor.
+"""The one place that carries out what Optty's verified state means for Saleor.
 
-The return redirect, the callbacks, the confirm path (``checkoutComplete`` again) and
-reconciliation each fetch the order's state from Optty's API themselves and then call
-:func:`apply`. It runs in one database transaction and takes row locks in the order
-Saleor's own ``checkoutComplete`` takes them: checkout, then payment, then the Optty
-attempt. So whichever path comes first makes the order, and every later one finds it.
+Every path that learns of an order's outcome (the shopper's return, a callback, the
+confirm path of a second ``checkoutComplete``, reconciliation) fetches the order's
+state from Optty's API itself, outside any lock, and calls :func:`apply`. The verdict
+is :func:`saleor_optty.core.decision.decide`'s; this module carries it out in one
+database transaction, with row locks in the order Saleor's own ``checkoutComplete``
+takes them: checkout, then payment, then the Optty attempt. So whichever path comes
+first records the money and makes the order, and every later one finds them.
+
+An attempt is *final* only when its outcome has been carried out completely: an order
+exists for its money, or the money is back with the shopper, or Optty refused it.
+Until then (money confirmed but no order yet, money still to give back) reconciliation
+keeps coming back, however old the attempt.
+
+Money that must go back is given back after the locks are released, through the
+ledger (:mod:`saleor_optty.operations`), so that a slow Optty never holds Saleor's
+checkout and payment rows, and a rolled-back transaction never forgets money that moved.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from . import operations
 from . import saleor_compat as saleor
 from .consts import STOREFRONT_STATUS
-from .models import OpttyOperation, OpttyOperationKind, OpttyOrder, OpttyOrderState
-from .optty import OpttyClient, OrderStatus, PaymentStatus, payment_mismatch
+from .core.decision import Decision, Verdict, decide
+from .models import OpttyNotification, OpttyOperationKind, OpttyOrder, OpttyOrderState
+from .optty import OpttyClient, OpttyError, OrderStatus, PaymentStatus
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +41,9 @@ logger = logging.getLogger(__name__)
 #: not reported on yet is pending). OpttyOrderState reuses PaymentStatus's values.
 RETURN_STATUS = {OpttyOrderState(status.value): word for status, word in STOREFRONT_STATUS.items()}
 RETURN_STATUS[OpttyOrderState.CREATED] = "pending"
+
+FAILURE_STATES = (OpttyOrderState.DECLINED, OpttyOrderState.CANCELLED, OpttyOrderState.FAILED)
+UNKNOWN_TO_OPTTY = "Optty has no such order"
 
 
 @dataclass(frozen=True)
@@ -37,21 +54,34 @@ class Outcome:
     message: str
     order_id: object | None = None
     checkout_token: str = ""
+    #: The Saleor transaction that records the money, when Optty confirmed it (the
+    #: confirm path hands it back to Saleor, which then makes the order itself).
+    paid_transaction: object | None = None
 
 
-def mismatch(attempt: OpttyOrder, verified: OrderStatus) -> str | None:
-    """Why Optty's order does not pay for this attempt, if it does not."""
-    return payment_mismatch(verified, amount=attempt.amount, currency=attempt.currency)
+def check_and_apply(client: OpttyClient, reference: str, *, source: str, recheck_failure: bool = False) -> Outcome:
+    """Ask Optty for the order's state, then apply it; raises OpttyError when Optty can't say.
 
-
-def paid_kind(attempt: OpttyOrder, verified: OrderStatus) -> str:
-    """CAPTURE when the money is taken, AUTH when it waits for a capture from the Dashboard."""
-    captured = attempt.auto_capture or verified.capture_status in ("CAPTURED", "FULLY_CAPTURED")
-    return saleor.TransactionKind.CAPTURE if captured else saleor.TransactionKind.AUTH
+    A final outcome is answered from the record without asking Optty, except a refusal
+    when ``recheck_failure`` (a callback, reconciliation): Optty may yet report it paid.
+    """
+    ordered = _finalise_ordered(reference)
+    if ordered is not None:
+        return ordered
+    attempt = OpttyOrder.objects.filter(reference=reference).first()
+    if attempt is not None and attempt.finalised_at is not None:
+        if not (recheck_failure and attempt.state in FAILURE_STATES):
+            return recorded_outcome(attempt)
+    verified = client.get_order(reference)
+    return apply(client, reference, verified, source=source)
 
 
 def apply(client: OpttyClient, reference: str, verified: OrderStatus, *, source: str) -> Outcome:
-    """Apply Optty's verified state for ``reference``, exactly once."""
+    """Carry out Optty's verified state for ``reference``, exactly once.
+
+    ``source="confirm"`` is Saleor's own ``checkoutComplete`` asking: the money is
+    recorded and handed back to Saleor, which makes the order itself.
+    """
     attempt = OpttyOrder.objects.filter(reference=reference).first()
     if attempt is None:
         return Outcome("error", "No Optty payment with this reference exists in this store.")
@@ -64,101 +94,199 @@ def apply(client: OpttyClient, reference: str, verified: OrderStatus, *, source:
         checkout = saleor.lock_checkout_of_payment(payment)
         payment = saleor.lock_payment(attempt.payment_id)
         attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
-        if attempt.finalised_at is not None:
-            return recorded_outcome(attempt, payment)
-
-        if verified.status is PaymentStatus.PENDING:
-            record_pending(attempt)
-            return Outcome("pending", "The provider has not decided yet.", checkout_token=attempt.checkout_token)
-        if verified.status.is_failure:
-            message = record_failure(attempt, verified)
-            return Outcome(RETURN_STATUS[attempt.state], message, checkout_token=attempt.checkout_token)
-        return _apply_success(client, attempt, payment, checkout, verified, source=source)
+        outcome = _carry_out(attempt, payment, checkout, verified, source=source)
+    if attempt.is_returning:
+        returned = give_back(client, attempt)
+        if returned is None:
+            return Outcome("error", f"The payment is being returned ({attempt.returning}).", checkout_token=attempt.checkout_token)
+        return returned
+    return outcome
 
 
-def _apply_success(client, attempt, payment, checkout, verified, *, source) -> Outcome:
+def _carry_out(attempt, payment, checkout, verified: OrderStatus, *, source: str) -> Outcome:
     token = attempt.checkout_token
-    problem = mismatch(attempt, verified)
-    if problem:
-        captured = paid_kind(attempt, verified) == saleor.TransactionKind.CAPTURE
-        resolution = operations.give_back(client, attempt, captured=captured, amount=verified.amount, reason=problem)
-        _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True, resolution=resolution)
-        logger.error("Optty order %s does not match its payment: %s.", attempt.reference, resolution)
-        return Outcome("error", "The paid amount does not match the order; the payment was returned.", checkout_token=token)
+    late_success = attempt.state in FAILURE_STATES and verified.status is PaymentStatus.SUCCESSFUL
+    if attempt.finalised_at is not None and not late_success:
+        return recorded_outcome(attempt, payment)
+    if attempt.is_returning:
+        return recorded_outcome(attempt, payment)
 
-    # Recorded before anything below can call back into the plugin to refund or void.
-    record_success(attempt)
-    kind = paid_kind(attempt, verified)
-    transaction = saleor.successful_transaction(payment, (kind,))
-    if transaction is None:
-        transaction = saleor.record_transaction(
+    decision = decide(verified, amount=attempt.amount, currency=attempt.currency, auto_capture=attempt.auto_capture)
+    if decision.verdict is Verdict.PENDING:
+        _save_state(attempt, OpttyOrderState.PENDING)
+        return Outcome("pending", "The provider has not decided yet.", checkout_token=token)
+    if decision.verdict is Verdict.REFUSED:
+        message = failure_message(attempt, verified)
+        _save_state(attempt, OpttyOrderState(verified.status.value), final=True, resolution=message)
+        saleor.refuse_payment(attempt.payment_id, cancelled=verified.status is PaymentStatus.CANCELLED)
+        return Outcome(RETURN_STATUS[attempt.state], message, checkout_token=token)
+    if late_success:
+        # Refused once, paid now (say, after the merchant fixed a wrong environment).
+        logger.warning("Optty order %s was recorded as %s and is now paid.", attempt.reference, attempt.state)
+        attempt.finalised_at = None
+        attempt.resolution = ""
+        attempt.save(update_fields=["finalised_at", "resolution", "updated_at"])
+    if decision.verdict is Verdict.MISMATCH:
+        # Not recorded in Saleor: this money pays for nothing Saleor asked for.
+        logger.error("Optty order %s does not match its payment: %s.", attempt.reference, decision.reason)
+        return _start_returning(attempt, f"{decision.reason}", decision.amount,
+                                "The paid amount does not match the order; the payment was returned.")  # fmt: skip
+    return _carry_out_payment(attempt, payment, checkout, decision, verified, source=source)
+
+
+def _carry_out_payment(attempt, payment, checkout, decision: Decision, verified, *, source) -> Outcome:
+    token = attempt.checkout_token
+    was_active = payment.is_active
+    _save_state(attempt, OpttyOrderState.SUCCESSFUL)
+    kind = saleor.TransactionKind.CAPTURE if decision.captured else saleor.TransactionKind.AUTH
+    paid = saleor.successful_transaction(payment, (saleor.TransactionKind.AUTH, saleor.TransactionKind.CAPTURE))
+    if paid is None:
+        paid = saleor.record_transaction(
             payment, kind=kind, amount=verified.amount, reference=attempt.reference, raw=summary(verified, source)
         )
 
-    if not payment.is_active:
+    if not was_active:
         # A newer payment replaced this one while the shopper was at the provider.
-        saleor.settle_inactive_payment(payment, transaction)
-        _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True, resolution="superseded by a newer payment; returned")
-        return Outcome("error", "This payment was replaced by a newer one and has been returned.", checkout_token=token)
-
+        saleor.deactivate_payment(payment)
+        return _start_returning(attempt, "superseded by a newer payment", verified.amount,
+                                "This payment was replaced by a newer one and has been returned.")  # fmt: skip
     if payment.order_id:
         _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True)
         return Outcome("success", "Paid.", order_id=payment.order_id, checkout_token=token)
-
     if checkout is None:
-        saleor.return_money(payment, attempt.channel_slug)
-        _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True, resolution="checkout no longer exists; returned")
-        return Outcome("error", "The cart no longer exists; the payment was returned.", checkout_token=token)
-
+        return _start_returning(attempt, "checkout no longer exists", verified.amount,
+                                "The cart no longer exists; the payment was returned.")  # fmt: skip
     try:
-        order = saleor.complete_checkout_for_payment(checkout, payment)
+        prepared = saleor.check_checkout_unchanged(checkout, payment)
+        if source == "confirm":
+            # Saleor's checkoutComplete makes the order with this transaction; the attempt
+            # becomes final when a later path (or reconciliation) finds the order.
+            return Outcome("success", "Paid.", checkout_token=token, paid_transaction=paid)
+        order = saleor.complete_checkout_for_payment(checkout, prepared)
     except (ValidationError, saleor.PaymentError) as error:
-        # Saleor's failure handler usually returned the money already; then this does nothing.
-        saleor.return_money(payment, attempt.channel_slug)
         reason = "; ".join(getattr(error, "messages", None) or [str(error)])
-        _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True, resolution=f"order not created ({reason}); returned")
         logger.warning("Optty order %s paid but its checkout could not be completed: %s", attempt.reference, reason)
-        return Outcome("error", f"The order could not be placed ({reason}); the payment was returned.", checkout_token=token)
-
+        return _start_returning(attempt, f"order not created ({reason})", verified.amount,
+                                f"The order could not be placed ({reason}); the payment was returned.")  # fmt: skip
     _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True)
     return Outcome("success", "Paid.", order_id=order.pk if order else None, checkout_token=token)
 
 
+def _start_returning(attempt: OpttyOrder, reason: str, amount: Decimal, message: str) -> Outcome:
+    """Record, under the locks, that this money must go back; :func:`give_back` sends it after."""
+    attempt.state = OpttyOrderState.SUCCESSFUL
+    attempt.returning = reason[:255]
+    attempt.return_amount = amount
+    attempt.resolution = message[:255]
+    attempt.save(update_fields=["state", "returning", "return_amount", "resolution", "finalised_at", "updated_at"])
+    return Outcome("error", message, checkout_token=attempt.checkout_token)
+
+
+def give_back(client: OpttyClient, attempt: OpttyOrder) -> Outcome | None:
+    """Return the money an attempt is ``returning``; final once the ledger shows it back.
+
+    Never sends twice what may have gone already: an unsettled give-back is settled
+    from Optty's record first. What cannot go back now stays open for reconciliation
+    and is visible to staff (``optty_history``, the admin). Returns the outcome once
+    the money is back, None while it is not.
+    """
+    attempt.refresh_from_db()
+    if not attempt.is_returning:
+        return None
+    try:
+        sync_with_optty(client, attempt)
+        if _returned(attempt) or _unsettled_give_back(attempt):
+            return _finish_returning(attempt)
+        payment = saleor.Payment.objects.get(pk=attempt.payment_id)
+        if saleor.payment_holds_money(payment):
+            # Saleor knows this money: its own refund or void (which comes back to this
+            # plugin) keeps its record equal to Optty's.
+            saleor.return_money(payment, attempt.channel_slug)
+        else:
+            kind = OpttyOperationKind.REFUND if attempt.auto_capture else OpttyOperationKind.VOID
+            operation = operations.perform(
+                client, attempt, kind, attempt.return_amount - operations.returned_amount(attempt),
+                source="plugin", description=attempt.returning,
+            )  # fmt: skip
+            operations.shown_in_saleor(operation)  # Saleor never showed this money: nothing to show
+    except (OpttyError, saleor.PaymentError) as error:
+        # Stays open: reconciliation tries again; staff see it in optty_history and the admin.
+        message = getattr(error, "message", None) or str(error)
+        logger.warning("Could not give back Optty order %s yet (%s): %s", attempt.reference, attempt.returning, message)
+        record_event("give back", attempt.reference, f"not yet returned: {message}")
+    return _finish_returning(attempt)
+
+
+def record_event(event: str, reference: str, outcome: str) -> None:
+    """An audit record of something the plugin did on its own (no payload)."""
+    OpttyNotification.objects.create(event=event, reference=reference, outcome=outcome[:255])
+
+
+def _unsettled_give_back(attempt: OpttyOrder) -> bool:
+    kinds = (OpttyOperationKind.REFUND, OpttyOperationKind.VOID)
+    return attempt.operations.filter(kind__in=kinds, status__in=operations.UNSETTLED).exists()
+
+
+def _returned(attempt: OpttyOrder) -> bool:
+    return operations.returned_amount(attempt) >= (attempt.return_amount or attempt.amount)
+
+
+def _finish_returning(attempt: OpttyOrder) -> Outcome | None:
+    with transaction.atomic():
+        attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
+        if not _returned(attempt):
+            return None
+        _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True)
+    record_event("give back", attempt.reference, f"returned {attempt.return_amount} {attempt.currency}")
+    return recorded_outcome(attempt)
+
+
+def sync_with_optty(client: OpttyClient, attempt: OpttyOrder) -> operations.Settled:
+    """Settle the attempt's operations from Optty's record and show Saleor what it lacks.
+
+    Operations whose answer was lost, refunds made in Optty's portal: each reaches
+    Saleor's payment once. The call to Optty is made before any lock is taken.
+    """
+    try:
+        details = client.get_order_details(attempt.reference)
+    except OpttyError:
+        # Whatever moved is still to be shown: reconciliation reads the record later.
+        OpttyOrder.objects.filter(pk=attempt.pk).update(sync_due=True)
+        raise
+    with saleor.transaction_with_commit_on_errors():
+        payment = saleor.lock_payment(attempt.payment_id)  # payment, then attempt
+        settled = operations.settle(attempt, details)
+        if payment is not None:
+            for operation in operations.not_yet_in_saleor(attempt):
+                saleor.record_operation(payment, operation)
+                operations.shown_in_saleor(operation)
+        OpttyOrder.objects.filter(pk=attempt.pk).update(sync_due=False)
+    return settled
+
+
 def recorded_outcome(attempt: OpttyOrder, payment=None) -> Outcome:
-    """The outcome of a final state applied earlier: duplicates and replays need no call to Optty."""
+    """The outcome recorded earlier: duplicates and replays need no call to Optty."""
     token = attempt.checkout_token
     if attempt.state == OpttyOrderState.SUCCESSFUL:
-        if attempt.resolution:  # paid, but the money went back
+        if attempt.resolution:  # paid, but the money went back (or is going back)
             return Outcome("error", attempt.resolution, checkout_token=token)
         payment = payment or saleor.Payment.objects.filter(pk=attempt.payment_id).first()
         return Outcome("success", "Paid.", order_id=payment.order_id if payment else None, checkout_token=token)
+    if attempt.finalised_at is None:
+        return Outcome("pending", "The provider has not decided yet.", checkout_token=token)
     message = attempt.resolution or f"The payment was {attempt.state}."
     return Outcome(RETURN_STATUS[attempt.state], message, checkout_token=token)
 
 
-def record_pending(attempt: OpttyOrder) -> None:
-    _save_state(attempt, OpttyOrderState.PENDING, final=False)
-
-
-def record_success(attempt: OpttyOrder) -> None:
-    """Optty confirmed the money; final only once the order exists (see apply)."""
-    _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=False)
-
-
-def record_failure(attempt: OpttyOrder, verified: OrderStatus) -> str:
-    """A final refusal: the checkout stays usable for another payment. Returns the shopper's message."""
-    message = failure_message(attempt, verified)
-    _save_state(attempt, OpttyOrderState(verified.status.value), final=True, resolution=message)
-    saleor.refuse_payment(attempt.payment_id, cancelled=verified.status is PaymentStatus.CANCELLED)
-    return message
-
-
 def record_unknown_to_optty(attempt: OpttyOrder) -> str:
-    """A final failure for an order Optty never stored; returns the message recorded."""
-    message = "Optty has no such order"
-    _save_state(attempt, OpttyOrderState.FAILED, final=True, resolution=message)
+    """A failure for an order Optty never stored; a later callback or reconciliation still re-checks it."""
+    with transaction.atomic():
+        attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.state not in (OpttyOrderState.CREATED, OpttyOrderState.PENDING, OpttyOrderState.FAILED):
+            return attempt.resolution
+        _save_state(attempt, OpttyOrderState.FAILED, final=True, resolution=UNKNOWN_TO_OPTTY)
     saleor.refuse_payment(attempt.payment_id, cancelled=False)
-    return message
+    return UNKNOWN_TO_OPTTY
 
 
 def failure_message(attempt: OpttyOrder, verified: OrderStatus) -> str:
@@ -174,12 +302,10 @@ def failure_message(attempt: OpttyOrder, verified: OrderStatus) -> str:
     return message + ". Choose another payment method or try again."
 
 
-def _save_state(attempt: OpttyOrder, state: str, *, final: bool, resolution: str = "") -> None:
+def _save_state(attempt: OpttyOrder, state: str, *, final: bool = False, resolution: str = "") -> None:
     attempt.state = state
-    fields = ["state", "updated_at"]
-    if final:
-        attempt.finalised_at = timezone.now()
-        fields.append("finalised_at")
+    attempt.finalised_at = timezone.now() if final else None
+    fields = ["state", "finalised_at", "updated_at"]
     if resolution:
         attempt.resolution = resolution[:255]
         fields.append("resolution")
@@ -198,24 +324,15 @@ def summary(verified: OrderStatus, source: str) -> dict:
     }
 
 
-def check_and_apply(client: OpttyClient, reference: str, *, source: str) -> Outcome:
-    """Ask Optty for the order's state, then apply it; raises OpttyError when Optty can't say."""
-    ordered = _finalise_ordered(reference)
-    if ordered is not None:
-        return ordered
-    verified = client.get_order(reference)
-    return apply(client, reference, verified, source=source)
-
-
 def _finalise_ordered(reference: str) -> Outcome | None:
     """Finalise, without asking Optty, a verified success that Saleor has made an order of.
 
-    When ``checkoutComplete`` comes first, ``confirm_payment`` verifies the payment with
-    Optty and records the success, and Saleor then makes the order, out of the plugin's
-    sight; the return or callback that follows only has to finalise the attempt.
+    When ``checkoutComplete`` comes first, its confirm path records the money and Saleor
+    then makes the order out of the plugin's sight; whoever comes next (the return, a
+    callback, reconciliation) only has to finalise the attempt.
     """
     attempt = OpttyOrder.objects.filter(
-        reference=reference, state=OpttyOrderState.SUCCESSFUL, finalised_at__isnull=True
+        reference=reference, state=OpttyOrderState.SUCCESSFUL, finalised_at__isnull=True, returning=""
     ).first()
     if attempt is None:
         return None
@@ -228,56 +345,3 @@ def _finalise_ordered(reference: str) -> Outcome | None:
         if attempt.finalised_at is None:
             _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True)
         return recorded_outcome(attempt, payment)
-
-
-def sync_refunds(client: OpttyClient, reference: str) -> list[OpttyOperation]:
-    """Record refunds Optty reports that Saleor has not seen (made in Optty's portal).
-
-    Each refund becomes one REFUND transaction, exactly once: the known refunds are
-    read under the payment's and the attempt's locks, and each recorded refund's
-    reference is unique.
-    """
-    details = client.get_order_details(reference)
-    attempt = OpttyOrder.objects.filter(reference=reference).first()
-    if attempt is None or attempt.state != OpttyOrderState.SUCCESSFUL:
-        return []
-    recorded = []
-    with saleor.transaction_with_commit_on_errors():
-        payment = saleor.lock_payment(attempt.payment_id)
-        attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
-        if payment is None:
-            return []
-        known = list(attempt.operations.filter(kind=OpttyOperationKind.REFUND, succeeded=True))
-        for refund in details.refunds:
-            if refund.status not in ("", "SUCCESSFUL", "SUCCESS") or _is_known(refund, known):
-                continue
-            operation = OpttyOperation.objects.create(
-                order=attempt,
-                kind=OpttyOperationKind.REFUND,
-                reference=refund.reference or f"OPTTY-{refund.refund_id}",
-                amount=refund.amount,
-                currency=refund.currency,
-                succeeded=True,
-                optty_id=refund.refund_id,
-                source="optty",
-            )
-            saleor.record_refund(
-                payment,
-                amount=refund.amount,
-                reference=operation.reference,
-                raw={"source": "optty", "refundId": refund.refund_id, "amount": str(refund.amount)},
-            )
-            known.append(operation)
-            recorded.append(operation)
-    return recorded
-
-
-def _is_known(refund, known: list[OpttyOperation]) -> bool:
-    # Optty's details may list our refunds under its own id; the reference we sent
-    # also travels in the refund's description, so any of the three identifies it.
-    return any(
-        (refund.refund_id and refund.refund_id == operation.optty_id)
-        or (refund.reference and refund.reference == operation.reference)
-        or operation.reference in refund.reason
-        for operation in known
-    )

@@ -11,6 +11,7 @@ unavailable), so Optty's own retries fill the gap.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -18,18 +19,19 @@ import re
 from decimal import Decimal
 from urllib.parse import urlencode, urlparse, urlunparse, parse_qsl
 
+from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 
 from . import saleor_compat as saleor
-from . import transitions
+from . import operations, transitions
 from .config import OpttyConfiguration
 from .consts import CALLBACK_PATH, GATEWAY_ID, RETURN_PATH, WEBHOOKS_PATH
 from .models import OpttyNotification, OpttyOrder, OpttyOrderState
 from .optty import InvalidRedirectError, OpttyClient, OpttyError, OpttyNotFoundError, verify_return
-from .optty.redact import redact
+from .optty.redact import audit_payload
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ ORDER_STATUS_UPDATE = "ORDER_STATUS_UPDATE"
 _CALLBACK_SALT = "saleor_optty.callback"
 _WEBHOOK_SALT = "saleor_optty.webhooks"
 MAX_BODY_BYTES = 64 * 1024
+#: Requests with a wrong URL key write at most one audit record per channel this often.
+REFUSALS_RECORD_SECONDS = 60
 #: Every reference this plugin makes has this shape; anything else is looked up nowhere.
 REFERENCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -46,6 +50,11 @@ REFERENCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 def _key(salt: str, value: str) -> str:
     # Keyed with Django's SECRET_KEY: nothing to store, and it changes if the key does.
     return salted_hmac(salt, value, algorithm="sha256").hexdigest()[:40]
+
+
+def _key_matches(key: str, salt: str, value: str) -> bool:
+    # compare_digest raises TypeError on non-ASCII text, and no right key is non-ASCII.
+    return key.isascii() and hmac.compare_digest(key, _key(salt, value))
 
 
 def callback_url(channel_slug: str, reference: str) -> str:
@@ -66,12 +75,12 @@ def route(request, path: str, *, config: OpttyConfiguration, client: OpttyClient
         return HttpResponse("Not found.", status=404, content_type="text/plain")
     if len(parts) == 3 and f"/{parts[0]}" == CALLBACK_PATH:
         reference, key = parts[1], parts[2]
-        if not hmac.compare_digest(key, _key(_CALLBACK_SALT, reference)):
-            return _refuse_unauthenticated(request, reference)
+        if not _key_matches(key, _CALLBACK_SALT, reference):
+            return _refuse_unauthenticated(reference, channel_slug)
         return handle_callback(request, reference=reference, client=client, channel_slug=channel_slug)
     if len(parts) == 2 and f"/{parts[0]}" == WEBHOOKS_PATH:
-        if not hmac.compare_digest(parts[1], _key(_WEBHOOK_SALT, channel_slug)):
-            return _refuse_unauthenticated(request, "")
+        if not _key_matches(parts[1], _WEBHOOK_SALT, channel_slug):
+            return _refuse_unauthenticated("", channel_slug)
         return handle_merchant_webhook(request, client=client, channel_slug=channel_slug)
     return HttpResponse("Not found.", status=404, content_type="text/plain")
 
@@ -158,20 +167,29 @@ def handle_merchant_webhook(request, *, client: OpttyClient, channel_slug: str):
 
 
 def _check(client: OpttyClient, attempt: OpttyOrder, event: str, payload):
-    """Re-check the order with Optty and apply what Optty's API says."""
-    refunds_may_have_changed = event == REFUND_CALLBACK or (
-        event == ORDER_STATUS_UPDATE and attempt.state == OpttyOrderState.SUCCESSFUL
+    """Re-check the order with Optty and carry out what Optty's record says."""
+    paid = attempt.state == OpttyOrderState.SUCCESSFUL
+    # Refunds, captures or an answer lost earlier: Optty's record of the money may have moved.
+    money_may_have_moved = paid and (
+        event in (REFUND_CALLBACK, ORDER_STATUS_UPDATE)
+        or attempt.operations.filter(status__in=operations.UNSETTLED).exists()
     )
-    if attempt.finalised_at is not None and not refunds_may_have_changed:
-        # Duplicates and replays: no call to Optty, no lock.
+    if paid and attempt.finalised_at is not None and not money_may_have_moved:
+        # Duplicates and replays of a paid order: no call to Optty, no lock. (A refused
+        # one is asked again: one GET, and Optty may report it paid after all.)
         _audit(event, attempt.reference, f"already {attempt.state}; acknowledged", payload)
         return _ack(transitions.RETURN_STATUS[attempt.state])
     try:
-        if refunds_may_have_changed:
-            recorded = transitions.sync_refunds(client, attempt.reference)
-            status, message = "refunds", f"{len(recorded)} new refund(s) recorded"
-        else:
-            outcome = transitions.check_and_apply(client, attempt.reference, source=event)
+        status, message = "refunds", ""
+        if money_may_have_moved:
+            settled = transitions.sync_with_optty(client, attempt)
+            message = f"{len(settled.foreign_refunds)} new refund(s) recorded, {len(settled.settled)} operation(s) settled"
+        attempt.refresh_from_db()
+        if attempt.is_returning:
+            outcome = transitions.give_back(client, attempt) or transitions.recorded_outcome(attempt)
+            status, message = outcome.status, outcome.message
+        elif not (paid and attempt.finalised_at is not None):
+            outcome = transitions.check_and_apply(client, attempt.reference, source=event, recheck_failure=True)
             status, message = outcome.status, outcome.message
     except OpttyNotFoundError:
         _audit(event, attempt.reference, "Optty does not know this order; acknowledged", payload)
@@ -195,19 +213,40 @@ def _attempt(reference: str, channel_slug: str) -> OpttyOrder | None:
     return OpttyOrder.objects.filter(reference=reference, channel_slug=channel_slug).first()
 
 
-def _refuse_unauthenticated(request, reference: str):
-    _audit("unauthenticated", reference, "rejected: wrong URL key", {"path": request.path[:200]})
+def _refuse_unauthenticated(reference: str, channel_slug: str):
+    """403; the refusal is counted, so that whoever sends them cannot grow the audit trail.
+
+    Anyone can reach these URLs. Each refusal adds one to a per-channel counter in the
+    cache, and at most one audit record (and one log line) per channel and
+    REFUSALS_RECORD_SECONDS says how many were counted since the previous one, giving the
+    reference of the request that wrote it. Counts are best effort: an evicted counter,
+    a per-process cache or a race between two refusals counts fewer.
+    """
+    counter = f"optty:refused:{hashlib.sha256(channel_slug.encode()).hexdigest()[:24]}"
+    try:
+        refused = cache.incr(counter)
+    except ValueError:  # no counter yet, or it was evicted
+        refused = 1
+        cache.set(counter, refused, timeout=None)
+    if cache.add(f"{counter}:recorded", True, REFUSALS_RECORD_SECONDS):
+        cache.set(counter, 0, timeout=None)
+        logger.warning("Refused %d Optty request(s) with a wrong URL key in channel %s", refused, channel_slug)
+        _audit("unauthenticated", reference, f"rejected: wrong URL key ({refused} since the last record)", {})
     return JsonResponse({"status": "forbidden"}, status=403)
 
 
 def _json_body(request):
-    body = request.body[:MAX_BODY_BYTES]
+    """The body as JSON, or None when it is not JSON Optty sends (the handlers treat both
+    None and JSON that is not an object as malformed)."""
+    body = request.body
+    if len(body) > MAX_BODY_BYTES:
+        return None
     try:
-        # Numbers as Decimal and NaN/Infinity refused: the body is stored, and JSON
-        # columns hold neither floats' infinities nor NaN.
+        # Numbers as Decimal, so amounts keep their exact text; NaN and Infinity are not
+        # JSON (RFC 8259), and Optty sends neither.
         return json.loads(body or b"{}", parse_float=Decimal, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError):
-        return {"unreadable": body[:200].decode("utf-8", "replace")}
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        return None
 
 
 def _refuse_constant(name: str):
@@ -219,13 +258,14 @@ def _ack(status: str):
 
 
 def _audit(event: str, reference: str, outcome: str, payload) -> None:
-    record = redact(payload) if isinstance(payload, dict) else {"body": redact(payload)}
-    record = json.loads(json.dumps(record, default=str))  # Decimals as their exact text
     try:
         # A savepoint, so that a failed audit write never breaks the caller's transaction.
         with transaction.atomic():
             OpttyNotification.objects.create(
-                event=_storable(event, 64), reference=_storable(reference, 64), outcome=_storable(outcome, 255), payload=record
+                event=_storable(event, 64),
+                reference=_storable(reference, 64),
+                outcome=_storable(outcome, 255),
+                payload=audit_payload(payload),
             )
     except DatabaseError:
         logger.exception("Could not record an Optty notification for %s", reference)

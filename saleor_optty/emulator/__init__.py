@@ -28,8 +28,12 @@ Optty's API (one server plays both the auth host and the API host)
     Create-order rules are in :mod:`.validation`. 201 with orderId, orderToken,
     redirectUrl (this server's ``/hosted/{orderToken}``), paymentStatus "pending".
 ``GET /orders/{orderReference}``, ``POST|GET /orders/{orderReference}/details``
-    Status fields; details add transactionHistory, refunds, orderCaptures and
-    ``orderVoids`` [I: an emulator extension].
+    Status fields; details add transactionHistory[{transactionId, status, createdAt}],
+    refunds[{refundId, amount, currency, status, createdAt, refundReason,
+    refundFailureReason}] and orderCaptures[{captureId, amount, status, createdAt}], as
+    documented [C]. Only with ``echo_references`` (see the behaviour knobs) do they also
+    carry refundReference and captureReference, plus ``orderVoids`` [{voidedId,
+    voidReference, amount, status, createdAt}]: Optty documents none of these [I].
 ``POST /orders/{ref}/capture | /void | /refund``, ``POST /merchants/customer/sessions``
     As documented. Refunds over what was captured get 400 "Over refund limit" [C].
     Customer sessions answer 201 [I: Optty documents only the body].
@@ -37,9 +41,14 @@ Errors are ``{"statusCode", "message"}`` with a message naming the field.
 
 Assumptions where Optty's docs are silent [I]
 ---------------------------------------------
-- Idempotent replay: repeating an orderReference, captureReference, voidReference or
-  refundReference with an identical body returns the original answer again; the same
-  reference with a different body is 400 "<name> must be unique".
+- Repeated references (the ``duplicate_references`` knob; Optty documents them as unique
+  but not what a retry gets): by default ("replay") repeating an orderReference,
+  captureReference, voidReference or refundReference with an identical body returns
+  the original answer again, and the same reference with a different body is 400
+  "<name> must be unique"; "reject" answers that 400 even to an identical retry;
+  "process" de-duplicates nothing, so every retry is a new capture, void or refund and
+  a repeated orderReference creates a new order that replaces the old one under that
+  reference (the old order's hosted page still works; the API no longer shows it).
 - Status is PENDING from creation until the shopper decides (transactionHistory starts
   with INITIATED). Final statuses: SUCCESSFUL, DECLINED, CANCELLED, ERROR. Refunds and
   voids never change ``status``.
@@ -72,7 +81,9 @@ page); deciding an order that is already final is a 409 page.
 Control API (``/_emulator/``, no auth; each has an ``OpttyEmulator`` method)
 --------------------------------------------------------------------------
 - ``POST reset`` / ``reset()``: forget orders, faults, counters and callbacks; issued
-  tokens stay valid so a client's cached token survives between tests.
+  tokens stay valid so a client's cached token survives between tests. An optional
+  body of behaviour knobs, ``{"duplicate_references": "reject"}`` /
+  ``reset(duplicate_references="reject")``, applies them until the next reset.
 - ``GET|POST faults`` / ``faults()``, ``configure_faults(spec)``: see the knobs below.
 - ``POST orders/{ref}/decision {"decision": "approve"}`` / ``decide(ref, decision)``:
   the hosted page's code path without a browser; returns ``{status, reference, hash,
@@ -115,7 +126,14 @@ customer_session, hosted.
     seconds later, each with its callback), ``backoff``, ``max_attempts``, ``timeout``.
 ``"output": {...}`` (``set_output_options(**knobs)``)
     ``status_case`` (documented | upper | lower | mixed), ``amounts_as_strings``,
-    ``hash_encoding`` (hex | base64), ``message_as_list`` (400 messages as a list).
+    ``hash_encoding`` (hex | base64), ``message_as_list`` (400 messages as a list),
+    ``corrupt_option`` (the first /options entry gets an unreadable minAmount).
+``"behaviour": {...}`` (``set_behaviour(**knobs)``; also ``OpttyEmulator(...)`` and
+``--echo-references`` / ``--duplicate-references`` at start-up, which ``clear`` and
+``reset`` return to)
+    ``echo_references`` (false: order details in Optty's documented shape; true: with
+    refundReference, captureReference and orderVoids), ``duplicate_references``
+    (replay | reject | process; see the assumptions above).
 """
 
 from .emulator import OpttyEmulator, redirect_hash

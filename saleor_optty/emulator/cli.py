@@ -9,6 +9,7 @@ import threading
 from typing import Sequence
 
 from .emulator import OpttyEmulator
+from .faults import DUPLICATE_MODES
 from .providers import load_providers
 
 
@@ -39,6 +40,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--callback-max-attempts", type=int, default=8)
     parser.add_argument(
+        "--echo-references",
+        action="store_true",
+        help="also list capture/refund references and the voids in order details (Optty documents neither)",
+    )
+    parser.add_argument(
+        "--duplicate-references",
+        choices=DUPLICATE_MODES,
+        default="replay",
+        help="what a repeated order/capture/void/refund reference gets (default replay)",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="log each request line and callback delivery to stderr"
     )
     return parser
@@ -59,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         public_url=args.public_url,
         callback_backoff=args.callback_backoff,
         callback_max_attempts=args.callback_max_attempts,
+        echo_references=args.echo_references,
+        duplicate_references=args.duplicate_references,
         verbose=args.verbose,
     )
     # Handlers first: a Ctrl-C that lands as soon as the banner appears must still stop cleanly.

@@ -59,10 +59,11 @@ class OpttyEmulator:
     Keyword-only settings: ``latency`` (seconds added to every API call),
     ``public_url`` (base URL written into redirectUrl when clients reach the emulator
     under another name), ``callback_backoff`` / ``callback_max_attempts`` /
-    ``callback_timeout`` (the callback retry schedule; ``reset()`` and
-    ``clear_faults()`` return to these), ``verbose`` (request and callback log lines on
-    stderr). ``providers`` replaces the default catalogue with :class:`Provider` objects
-    or providers-file dicts.
+    ``callback_timeout`` (the callback retry schedule), ``echo_references`` /
+    ``duplicate_references`` (the behaviour knobs, see :class:`.faults.BehaviourSettings`);
+    ``reset()`` and ``clear_faults()`` return to these. ``verbose`` writes request and
+    callback log lines on stderr. ``providers`` replaces the default catalogue with
+    :class:`Provider` objects or providers-file dicts.
     """
 
     def __init__(
@@ -81,6 +82,8 @@ class OpttyEmulator:
         callback_backoff: float = 1.0,
         callback_max_attempts: int = 8,
         callback_timeout: float = 5.0,
+        echo_references: bool = False,
+        duplicate_references: str = "replay",
         verbose: bool = False,
     ) -> None:
         self.host = host
@@ -101,6 +104,7 @@ class OpttyEmulator:
             CallbackSettings(
                 backoff=callback_backoff, max_attempts=callback_max_attempts, timeout=callback_timeout
             ),
+            {"echo_references": echo_references, "duplicate_references": duplicate_references},
         )
         self._stats = self._zero_stats()
         self._dispatcher = CallbackDispatcher(log=self._log if verbose else None)
@@ -236,12 +240,15 @@ class OpttyEmulator:
         with self._lock:
             return self._tokens.revoke_all()
 
-    def reset(self) -> None:
-        """Forget orders, faults, counters and callbacks. Issued tokens stay valid, so a
-        client's cached token survives between tests; use :meth:`revoke_tokens` for that."""
+    def reset(self, **behaviour: Any) -> None:
+        """Forget orders, faults, counters and callbacks, then apply ``behaviour`` knobs
+        (``echo_references``, ``duplicate_references``) until the next reset. Issued tokens
+        stay valid, so a client's cached token survives between tests; use
+        :meth:`revoke_tokens` for that."""
         with self._lock:
+            # Checked completely before anything is forgotten.
+            self._faults.configure({"clear": True, "behaviour": behaviour})
             self._ledger = Ledger(self._providers, self.client_id, self.webhook_url)
-            self._faults.clear()
             self._stats = self._zero_stats()
         self._dispatcher.reset()
 
@@ -300,14 +307,19 @@ class OpttyEmulator:
 
     def set_output_options(self, **changes: Any) -> None:
         """status_case (documented|upper|lower|mixed), amounts_as_strings,
-        hash_encoding (hex|base64), message_as_list."""
+        hash_encoding (hex|base64), message_as_list, corrupt_option."""
         self.configure_faults({"output": changes})
+
+    def set_behaviour(self, **changes: Any) -> None:
+        """echo_references, duplicate_references (replay|reject|process)."""
+        self.configure_faults({"behaviour": changes})
 
     # Used by the HTTP layer ------------------------------------------------------------------
 
     def _transact(self, operation: Callable[[Ledger], T]) -> T:
         """Run ``operation`` under the state lock, then send the callbacks it produced."""
         with self._lock:
+            self._ledger.behaviour = self._faults.behaviour
             try:
                 result = operation(self._ledger)
             finally:

@@ -1,12 +1,15 @@
 """Fault knobs: how the emulator misbehaves on purpose.
 
-Three groups, all set through :meth:`FaultPlan.configure` (the body of
+Four groups, all set through :meth:`FaultPlan.configure` (the body of
 ``POST /_emulator/faults``) or the emulator's convenience methods:
 
 - per endpoint: a steady added ``latency``, and a queue of one-off *shots* that the next
   requests use up in order (``fail``, ``drop``, ``hang``);
 - ``callbacks``: duplicates, delay, delivery mode, "pending first", retry schedule;
-- ``output``: status casing, amounts as strings, hash encoding, list-shaped messages.
+- ``output``: status casing, amounts as strings, hash encoding, list-shaped messages,
+  an unreadable /options entry;
+- ``behaviour``: the answers Optty's docs leave open (references echoed in the order
+  details, what a repeated reference gets).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ WHEN = ("before", "after")
 CALLBACK_MODES = ("sequential", "concurrent", "reverse")
 STATUS_CASES = ("documented", "upper", "lower", "mixed")
 HASH_ENCODINGS = ("hex", "base64")
+DUPLICATE_MODES = ("replay", "reject", "process")
 
 # Keys whose values are Optty statuses; the status_case knob rewrites only these.
 STATUS_KEYS = frozenset({"status", "paymentStatus", "refundStatus", "captureStatus"})
@@ -79,23 +83,45 @@ class OutputSettings:
     amounts_as_strings: bool = False
     hash_encoding: str = "hex"
     message_as_list: bool = False  # class-validator's ["msg"] with "error": "Bad Request"
+    corrupt_option: bool = False  # the first /options entry gets an unreadable minAmount
+
+
+@dataclass
+class BehaviourSettings:
+    """Where Optty's docs are silent, the emulator answers as these say."""
+
+    # Also list refundReference and captureReference in the order details, and the voids
+    # as orderVoids; Optty documents none of them there.
+    echo_references: bool = False
+    # A capture, void, refund or order reference sent again: "replay" answers an identical
+    # retry with the first answer (anything else reusing it is 400 "... must be unique"),
+    # "reject" is 400 even for an identical retry, "process" does it again as new.
+    duplicate_references: str = "replay"
 
 
 _CHOICES = {
     "mode": CALLBACK_MODES,
     "status_case": STATUS_CASES,
     "hash_encoding": HASH_ENCODINGS,
+    "duplicate_references": DUPLICATE_MODES,
 }
 
 
 class FaultPlan:
-    def __init__(self, latency: float = 0.0, callbacks: CallbackSettings | None = None) -> None:
+    def __init__(
+        self,
+        latency: float = 0.0,
+        callbacks: CallbackSettings | None = None,
+        behaviour: dict[str, Any] | None = None,
+    ) -> None:
         self._base_latency = latency
         self._callback_defaults = callbacks or CallbackSettings()
+        self._behaviour_defaults = _updated(BehaviourSettings(), behaviour or {}, "behaviour")
         self.latency: dict[str, float]
         self.shots: dict[str, deque[Shot]]
         self.callbacks: CallbackSettings
         self.output: OutputSettings
+        self.behaviour: BehaviourSettings
         self.clear()
 
     def clear(self) -> None:
@@ -104,17 +130,19 @@ class FaultPlan:
         self.shots = {endpoint: deque() for endpoint in ENDPOINTS}
         self.callbacks = replace(self._callback_defaults)
         self.output = OutputSettings()
+        self.behaviour = replace(self._behaviour_defaults)
 
     def configure(self, spec: Any) -> None:
         """Apply a fault spec; it is checked completely before anything changes.
 
         ``{"clear": true, "latency": {"options": 0.3, "*": 0.1},
         "next": {"create_order": [{"action": "fail", "status": 503, "when": "after", "count": 2}]},
-        "callbacks": {"duplicates": 1}, "output": {"status_case": "lower"}}``
+        "callbacks": {"duplicates": 1}, "output": {"status_case": "lower"},
+        "behaviour": {"duplicate_references": "reject"}}``
         """
         if not isinstance(spec, dict):
             raise ValueError("a fault spec is a JSON object")
-        _only(spec, {"clear", "latency", "next", "callbacks", "output"}, "fault spec")
+        _only(spec, {"clear", "latency", "next", "callbacks", "output", "behaviour"}, "fault spec")
         clear = spec.get("clear", False)
         if not isinstance(clear, bool):
             raise ValueError("clear must be true or false")
@@ -127,6 +155,9 @@ class FaultPlan:
             self._callback_defaults if clear else self.callbacks, spec.get("callbacks", {}), "callbacks"
         )
         output = _updated(OutputSettings() if clear else self.output, spec.get("output", {}), "output")
+        behaviour = _updated(
+            self._behaviour_defaults if clear else self.behaviour, spec.get("behaviour", {}), "behaviour"
+        )
 
         if clear:
             self.clear()
@@ -135,6 +166,7 @@ class FaultPlan:
             self.shots[endpoint].extend(queued)
         self.callbacks = callbacks
         self.output = output
+        self.behaviour = behaviour
 
     def take(self, endpoint: str) -> tuple[float, Shot | None]:
         """The latency for this request and the shot it uses up, if any."""
@@ -151,6 +183,7 @@ class FaultPlan:
             },
             "callbacks": asdict(self.callbacks),
             "output": asdict(self.output),
+            "behaviour": asdict(self.behaviour),
         }
 
 

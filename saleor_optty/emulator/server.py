@@ -148,7 +148,10 @@ def options(emulator: OpttyEmulator, request: Request) -> Reply:
     channel = request.arg("channel") or None
     with_image = (request.arg("isCapable") or "").lower() == "true"
     offered = emulator._transact(lambda ledger: ledger.options(currency, amount, channel))
-    return api(200, [provider.option(currency, amount, emulator.url, with_image) for provider in offered])
+    entries = [provider.option(currency, amount, emulator.url, with_image) for provider in offered]
+    if entries and emulator._output().corrupt_option:
+        entries[0]["minAmount"] = "see terms"
+    return api(200, entries)
 
 
 def create_order(emulator: OpttyEmulator, request: Request) -> Reply:
@@ -242,7 +245,10 @@ def _control_body(request: Request) -> dict[str, Any]:
 
 
 def ctl_reset(emulator: OpttyEmulator, request: Request) -> Reply:
-    emulator.reset()
+    try:
+        emulator.reset(**_control_body(request))
+    except ValueError as error:
+        raise bad_request(str(error)) from None
     return control(200, {"reset": True})
 
 

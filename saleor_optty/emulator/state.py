@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from .errors import ApiError, bad_request, order_not_found
+from .faults import BehaviourSettings
 from .money import AmountError, parse_amount, to_money
 from .providers import Provider
 from .validation import (
@@ -113,18 +114,13 @@ def _movement(
     )
 
 
-def _detail_entries(movements: list[Movement], id_key: str, reference_key: str) -> list[dict[str, Any]]:
-    """Captures or voids as the order details list them."""
-    return [
-        {
-            id_key: m.id,
-            reference_key: m.reference,
-            "amount": m.amount,
-            "status": SUCCESSFUL,
-            "createdAt": iso(m.created_at),
-        }
-        for m in movements
-    ]
+def _listed(m: Movement, id_key: str, reference_key: str, echo: bool, **fields: Any) -> dict[str, Any]:
+    """A capture, void or refund as the order details list it: Optty documents no
+    reference there, so ours is added only with the ``echo_references`` knob."""
+    entry = {id_key: m.id, "amount": m.amount, **fields, "status": SUCCESSFUL, "createdAt": iso(m.created_at)}
+    if echo:
+        entry[reference_key] = m.reference
+    return entry
 
 
 @dataclass(frozen=True)
@@ -238,6 +234,8 @@ class Ledger:
         self.providers = {p.name: p for p in providers}
         self.merchant_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"optty-emulator:{client_id}"))
         self.webhook_url = webhook_url
+        # The emulator sets the current knobs before every operation.
+        self.behaviour = BehaviourSettings()
         self._orders: dict[str, Order] = {}
         self._by_token: dict[str, Order] = {}
         # Capture, void and refund references are unique per merchant, not per order.
@@ -271,13 +269,13 @@ class Ledger:
         return sorted(offered, key=lambda p: (p.priority, p.name))
 
     def create_order(self, body: Any, public_url: str) -> dict[str, Any]:
-        """The 201 body. An identical retry of a known orderReference gets the same body."""
+        """The 201 body. A known orderReference is answered as ``duplicate_references`` says;
+        with "process" the new order replaces the old one under its reference (the old
+        one's hosted page still works, but the API no longer shows it)."""
         if isinstance(body, dict) and isinstance(body.get("orderReference"), str):
             existing = self._orders.get(body["orderReference"])
-            if existing is not None:
-                if existing.request == body:
-                    return existing.response
-                raise bad_request("orderReference must be unique")
+            if existing is not None and self.behaviour.duplicate_references != "process":
+                return self._repeated("orderReference", existing.request == body, existing.response)
         clean = validate_order(body, self.providers)
         moment = utcnow()
         order_id, token = str(uuid.uuid4()), str(uuid.uuid4())
@@ -334,24 +332,19 @@ class Ledger:
 
     def order_details(self, reference: str) -> dict[str, Any]:
         order = self.order(reference)
+        echo = self.behaviour.echo_references
         details = self.order_status(reference)
         details["transactionHistory"] = [dict(entry) for entry in order.history]
         details["refunds"] = [
-            {
-                "refundId": m.id,
-                "refundReference": m.reference,
-                "amount": m.amount,
-                "currency": order.currency,
-                "status": SUCCESSFUL,
-                "createdAt": iso(m.created_at),
-                "refundReason": m.description,
-                "refundFailureReason": None,
-            }
+            _listed(
+                m, "refundId", "refundReference", echo,
+                currency=order.currency, refundReason=m.description, refundFailureReason=None,
+            )  # fmt: skip
             for m in order.refunds
         ]
-        details["orderCaptures"] = _detail_entries(order.captures, "captureId", "captureReference")
-        # Emulator extension: Optty documents no list of voids in the details.
-        details["orderVoids"] = _detail_entries(order.voids, "voidedId", "voidReference")
+        details["orderCaptures"] = [_listed(m, "captureId", "captureReference", echo) for m in order.captures]
+        if echo:  # Optty documents no list of voids in the details
+            details["orderVoids"] = [_listed(m, "voidedId", "voidReference", echo) for m in order.voids]
         return details
 
     def capture(self, reference: str, body: Any) -> dict[str, Any]:
@@ -503,21 +496,25 @@ class Ledger:
     def _movement_request(
         self, reference: str, body: Any, index: dict[str, tuple[Order, Movement]], name: str
     ) -> tuple[Order, dict[str, Any], str, dict[str, Any] | None]:
-        """The order, the body, its ``name`` reference (unique per merchant) and, for an
-        identical retry, the original answer; a reused reference is otherwise an error.
-
-        Optty documents the references as unique but not what a retry gets; answering an
-        identical retry with the original result is the emulator's assumption.
-        """
+        """The order, the body, its ``name`` reference (unique per merchant) and, when the
+        reference was used before, the answer ``duplicate_references`` gives it."""
         order = self.order(reference)
         body = require_object(body)
         movement_reference = required_text(body, name)
         previous = index.get(movement_reference)
-        if previous is None:
+        if previous is None or self.behaviour.duplicate_references == "process":
             return order, body, movement_reference, None
         owner, movement = previous
-        if owner is order and movement.request == body:
-            return order, body, movement_reference, movement.response
+        replay = self._repeated(name, owner is order and movement.request == body, movement.response)
+        return order, body, movement_reference, replay
+
+    def _repeated(
+        self, name: str, identical: bool, first_answer: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The answer to a reference sent again. Optty documents the references as unique
+        but not what a retry gets: that is the ``duplicate_references`` knob."""
+        if identical and self.behaviour.duplicate_references == "replay":
+            return first_answer
         raise bad_request(f"{name} must be unique")
 
     def _take(self, reference: str, body: Any, take: Take) -> dict[str, Any]:

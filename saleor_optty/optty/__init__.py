@@ -10,6 +10,7 @@ from .errors import (
     OpttyAuthenticationError,
     OpttyError,
     OpttyNotFoundError,
+    OpttyOutcomeUnknownError,
     OpttyResponseError,
     OpttyUnavailableError,
     OpttyValidationError,
@@ -32,6 +33,7 @@ from .types import (
     PaymentOption,
     Refund,
     SumRuleError,
+    Void,
 )
 from .verification import payment_mismatch
 
@@ -52,6 +54,7 @@ __all__ = [
     "OpttyClient",
     "OpttyError",
     "OpttyNotFoundError",
+    "OpttyOutcomeUnknownError",
     "OpttyResponseError",
     "OpttyUnavailableError",
     "OpttyValidationError",
@@ -65,6 +68,7 @@ __all__ = [
     "ReturnParameters",
     "SumRuleError",
     "TokenStore",
+    "Void",
     "normalise_status",
     "payment_mismatch",
     "verify_return",

@@ -1,14 +1,18 @@
 """The Optty API client.
 
-One :class:`OpttyClient` holds one ``requests.Session`` (pooled connections), one
-token cache and one retry policy. Every method returns a typed object or raises an
+One :class:`OpttyClient` holds two ``requests.Session`` objects (pooled connections),
+one for reads and one for money-moving writes, which differ only in their retries, and
+one token cache they share. Every method returns a typed object or raises an
 :class:`~saleor_optty.optty.errors.OpttyError`.
 
-Retries: reads, and writes that carry their own unique reference (order, capture,
-void and refund references), are retried on connection errors, 429 and 5xx, with the
-same body. Optty does not document whether it de-duplicates on those references; the
-reference at least guarantees that a retry can never be mistaken for a new operation,
-and the caller reconciles with :meth:`OpttyClient.get_order_details`.
+Retries: reads (GETs, the token, customer sessions and the read-only details POST) are
+retried on connection errors, read timeouts, 429 and 5xx. The four writes that move
+money (create order, capture, void, refund) are retried only when no connection could
+be opened, the one failure that proves Optty never saw the request. Optty does not
+document whether it de-duplicates on their references, so sending one again after it
+may have arrived could move the money twice: any such failure raises
+:class:`~saleor_optty.optty.errors.OpttyOutcomeUnknownError` instead, and the caller
+confirms the outcome with :meth:`OpttyClient.get_order_details`.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from .errors import (
     OpttyAuthenticationError,
     OpttyError,
     OpttyNotFoundError,
+    OpttyOutcomeUnknownError,
     OpttyResponseError,
     OpttyUnavailableError,
     OpttyValidationError,
@@ -85,21 +90,35 @@ class HttpPolicy:
 
     @property
     def worst_case_seconds(self) -> float:
-        """Every attempt timing out, plus urllib3's backoff (none before the first retry)."""
-        attempts = self.retries + 1
-        backoff = sum(self.backoff_factor * 2 ** (errors - 1) for errors in range(2, attempts))
-        return attempts * (self.connect_timeout + self.read_timeout) + backoff
+        """The slowest a read can be, and so any call: every attempt timing out, plus backoff."""
+        return (self.retries + 1) * (self.connect_timeout + self.read_timeout) + self._backoff_seconds()
 
-    def retry(self) -> Retry:
+    @property
+    def write_worst_case_seconds(self) -> float:
+        """The slowest a money-moving write can be: only failed connects are repeated, so
+        at most one attempt waits for an answer."""
+        return (self.retries + 1) * self.connect_timeout + self.read_timeout + self._backoff_seconds()
+
+    def _backoff_seconds(self) -> float:
+        # urllib3 sleeps nothing before the first retry, then backoff_factor * 2 ** (errors - 1).
+        return sum(self.backoff_factor * 2 ** (errors - 1) for errors in range(2, self.retries + 1))
+
+    def retry(self, *, write: bool = False) -> Retry:
+        """urllib3's retry rule for reads or, with ``write``, for money-moving writes.
+
+        A write is sent again only after a failed connect, which proves it never left.
+        urllib3 counts every later failure as a read error, a reused keep-alive
+        connection that the server had closed included, and a 5xx may come from an
+        Optty that made the movement: after either, the request may have been acted on.
+        """
         return Retry(
             total=self.retries,
             connect=self.retries,
-            read=self.retries,
+            read=False if write else self.retries,
             status=self.retries,
             other=0,
             backoff_factor=self.backoff_factor,
-            status_forcelist=(429, 500, 502, 503, 504),
-            # Every POST this client sends is a read or carries a unique reference.
+            status_forcelist=() if write else (429, 500, 502, 503, 504),
             allowed_methods=frozenset({"GET", "POST"}),
             raise_on_status=False,
             # A long Retry-After would break the time budget; the status retry backs off.
@@ -136,13 +155,8 @@ class OpttyClient:
         self._client_id = client_id
         self._client_secret = client_secret
         self._policy = policy
-        self._session = requests.Session()
-        adapter = HTTPAdapter(max_retries=policy.retry())
-        self._session.mount("https://", adapter)
-        self._session.mount("http://", adapter)
-        self._session.headers.update(
-            {"User-Agent": f"saleor-optty/{__version__}", "Accept": "application/json"}
-        )
+        self._reads = _session(policy.retry())
+        self._writes = _session(policy.retry(write=True))
         self._tokens = TokenCache(
             self._request_token,
             token_store or MemoryTokenStore(),
@@ -153,7 +167,8 @@ class OpttyClient:
         return f"<OpttyClient {self.environment} {self.api_url}>"
 
     def close(self) -> None:
-        self._session.close()
+        self._reads.close()
+        self._writes.close()
 
     def __enter__(self) -> OpttyClient:
         return self
@@ -177,13 +192,19 @@ class OpttyClient:
         data = self._call("GET", "/options", params=params)
         if not isinstance(data, list):
             raise OpttyResponseError("Optty's options response is not a list.")
-        options = [PaymentOption.from_wire(entry) for entry in data]
+        options = []
+        for entry in data:
+            # One unreadable provider must not hide the others from the shopper.
+            try:
+                options.append(PaymentOption.from_wire(entry))
+            except OpttyResponseError:
+                logger.warning("Skipped an unreadable Optty option (name %r).", _option_name(entry))
         # Priority 1 is shown first; an option without one (0) goes last.
         return sorted(options, key=lambda option: (option.priority <= 0, option.priority))
 
     def create_order(self, order: OrderRequest) -> CreatedOrder:
         """Create the Optty order the shopper is then redirected to approve."""
-        return CreatedOrder.from_wire(self._call("POST", "/orders", json=order.to_wire()))
+        return CreatedOrder.from_wire(self._call("POST", "/orders", json=order.to_wire(), operation="order"))
 
     def get_order(self, reference: str) -> OrderStatus:
         """The order's current state, as Optty's API reports it."""
@@ -231,7 +252,7 @@ class OpttyClient:
         body = {reference_key: operation_reference, "amount": money.format_amount(amount, currency)}
         if description:
             body["description"] = description
-        data = self._call("POST", f"/orders/{_path(reference)}/{action}", json=body)
+        data = self._call("POST", f"/orders/{_path(reference)}/{action}", json=body, operation=action)
         return _operation(data, reference_key, operation_reference, id_key=id_key, amount_key=amount_key)
 
     def refund(
@@ -251,7 +272,7 @@ class OpttyClient:
             },
             "refundDescription": description,
         }
-        data = self._call("POST", f"/orders/{_path(reference)}/refund", json=body)
+        data = self._call("POST", f"/orders/{_path(reference)}/refund", json=body, operation="refund")
         result = _operation(
             data, "refundReference", refund_reference, id_key="bnplRefundId", amount_key="refundedAmount"
         )
@@ -297,30 +318,41 @@ class OpttyClient:
             expires_in = 0
         return AccessToken(token, expires_in)
 
-    def _call(self, method: str, path: str, *, params=None, json=None) -> Any:
+    def _call(self, method: str, path: str, *, params=None, json=None, operation: str | None = None) -> Any:
+        """One API call; ``operation`` names the money-moving write it is, if it is one."""
         body = money.dumps(json) if json is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else {}
         for attempt in (1, 2):
             token = self._tokens.get()
             headers["Authorization"] = f"Bearer {token}"
-            response = self._send(method, self.api_url + path, params=params, data=body, headers=headers)
+            response = self._send(
+                method, self.api_url + path, params=params, data=body, headers=headers, operation=operation
+            )
             if response.status_code == 401 and attempt == 1:
-                # The token may have been revoked or expired early: renew it once.
+                # The token may have been revoked or expired early: renew it once. Optty
+                # refused the request, so even a write is safe to send again.
                 self._tokens.discard(token)
                 continue
-            return self._decode(response, path)
+            return self._decode(response, path, operation=operation)
         raise AssertionError("unreachable")
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, url: str, *, operation: str | None = None, **kwargs: Any) -> requests.Response:
         started = time.monotonic()
         try:
-            response = self._session.request(
+            response = (self._writes if operation else self._reads).request(
                 method,
                 url,
                 timeout=(self._policy.connect_timeout, self._policy.read_timeout),
                 **kwargs,
             )
         except requests.RequestException as exc:
+            # Only a failed connect proves that a write never left.
+            if operation and not isinstance(_cause(exc), ConnectTimeoutError):
+                logger.warning(
+                    "Optty %s %s got no answer (%s); the %s may have been made.",
+                    method, _display(url), type(exc).__name__, operation,
+                )  # fmt: skip
+                raise OpttyOutcomeUnknownError(_unconfirmed(operation)) from None
             if _timed_out(exc):
                 logger.warning("Optty %s %s timed out.", method, _display(url))
                 raise OpttyUnavailableError("Optty did not answer in time.") from None
@@ -335,7 +367,7 @@ class OpttyClient:
         )
         return response
 
-    def _decode(self, response: requests.Response, what: str) -> Any:
+    def _decode(self, response: requests.Response, what: str, *, operation: str | None = None) -> Any:
         status = response.status_code
         if 200 <= status < 300:
             try:
@@ -350,6 +382,10 @@ class OpttyClient:
             message = f"Optty refused the access token: {message}"
         elif status == 404:
             error_class = OpttyNotFoundError
+        elif status >= 500 and operation:
+            # Optty may have made the movement and then failed to answer.
+            error_class = OpttyOutcomeUnknownError
+            message = _unconfirmed(operation)
         elif status == 429 or status >= 500:
             error_class = OpttyUnavailableError
         elif 400 <= status < 500:
@@ -378,14 +414,38 @@ def _operation(
     )
 
 
+def _session(retry: Retry) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers.update({"User-Agent": f"saleor-optty/{__version__}", "Accept": "application/json"})
+    return session
+
+
+def _unconfirmed(operation: str) -> str:
+    return f"Optty did not confirm the {operation}; its outcome is not known yet and is being checked with Optty."
+
+
+def _cause(exc: requests.RequestException) -> Any:
+    # Once retries are spent, requests raises a ConnectionError wrapping urllib3's
+    # MaxRetryError; its reason says what really happened. A failed connect always ends
+    # this way, its reason a ConnectTimeoutError (NewConnectionError, a refusal, is one).
+    return getattr(exc.args[0], "reason", None) if exc.args else None
+
+
 def _timed_out(exc: requests.RequestException) -> bool:
-    # Once retries are spent, requests reports a read timeout as a ConnectionError
-    # wrapping urllib3's MaxRetryError; its reason says what really happened.
-    # (NewConnectionError subclasses ConnectTimeoutError, but is a refusal.)
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    # NewConnectionError subclasses ConnectTimeoutError, but is a refusal.
+    reason = _cause(exc)
     if isinstance(reason, NewConnectionError):
         return False
     return isinstance(exc, requests.Timeout) or isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
+
+
+def _option_name(entry: Any) -> str | None:
+    """The provider name of an /options entry, the only part of it worth logging."""
+    name = entry.get("name") if isinstance(entry, Mapping) else None
+    return str(name)[:60] if name else None
 
 
 def _mapping(data: Any) -> Mapping[str, Any]:

@@ -12,6 +12,8 @@ class OpttyError(Exception):
 
     #: Whether repeating the same call later may succeed.
     retryable = False
+    #: Whether Optty may have carried out the call although it did not say so.
+    outcome_unknown = False
 
     def __init__(self, message: str, *, status_code: int | None = None, code: str | None = None):
         super().__init__(message)
@@ -42,6 +44,18 @@ class OpttyUnavailableError(OpttyError):
     """Optty could not be reached or failed on its side; try again later."""
 
     retryable = True
+
+
+class OpttyOutcomeUnknownError(OpttyError):
+    """A capture, void, refund or new order may have reached Optty, but no usable answer
+    came back (a read timeout, a connection dropped after sending, any 5xx).
+
+    Not an :class:`OpttyUnavailableError` on purpose: sending the same money movement
+    again could repeat it. Confirm with ``get_order_details`` / ``get_order`` instead.
+    """
+
+    retryable = False  # sending it again is exactly what must not happen blindly
+    outcome_unknown = True
 
 
 class OpttyResponseError(OpttyError):

@@ -11,7 +11,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 #: How long before expiry a token is replaced, as Optty's own WooCommerce plugin does.
@@ -20,7 +20,7 @@ REFRESH_MARGIN_SECONDS = 600
 
 @dataclass(frozen=True)
 class AccessToken:
-    value: str
+    value: str = field(repr=False)  # a bearer credential: never in a traceback or a log line
     expires_in: int
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +34,20 @@ def _amount(data: Mapping[str, Any], key: str, *, default: Decimal | None = None
 def _text(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     return "" if value is None else str(value)
+
+
+def _moment(data: Mapping[str, Any], key: str) -> datetime | None:
+    """An ISO 8601 timestamp (``Z`` or an offset); None when missing or unreadable,
+    because a timestamp is never worth losing the rest of an answer over."""
+    value = data.get(key)
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    # Optty writes UTC ("...Z"); a timestamp without an offset is read the same way.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _require_mapping(data: Any, what: str) -> Mapping[str, Any]:
@@ -221,7 +236,9 @@ class PaymentOption:
             priority = int(str(data.get("priority") or 0))
         except ValueError:
             priority = 0
-        required = data.get("requiredFields") or ()
+        required = data.get("requiredFields")
+        if not isinstance(required, list):
+            required = ()
         return cls(
             name=name,
             display_name=_text(data, "terms") or name,
@@ -310,12 +327,17 @@ class OrderStatus:
         )
 
 
+# Optty documents no reference on the listed captures and refunds; ``reference`` is
+# filled only when the answer echoes the one sent, and is "" otherwise.
+
+
 @dataclass(frozen=True)
 class Capture:
     capture_id: str
     reference: str
     amount: Decimal
     status: str
+    created_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -325,16 +347,32 @@ class Refund:
     amount: Decimal
     currency: str
     status: str
+    created_at: datetime | None
+    #: refundReason: the description sent with the refund, or the merchant's in the portal.
     reason: str
+    #: refundFailureReason: why Optty or the provider did not make it.
+    failure_reason: str
+
+
+@dataclass(frozen=True)
+class Void:
+    """A void listed in ``orderVoids``, which Optty does not document (the emulator's echo)."""
+
+    void_id: str
+    reference: str
+    amount: Decimal
+    status: str
+    created_at: datetime | None
 
 
 @dataclass(frozen=True)
 class OrderDetails:
-    """``POST /orders/{reference}/details``: the status plus captures and refunds."""
+    """``POST /orders/{reference}/details``: the status plus captures, refunds and voids."""
 
     order: OrderStatus
     captures: tuple[Capture, ...]
     refunds: tuple[Refund, ...]
+    voids: tuple[Void, ...]
 
     @classmethod
     def from_wire(cls, data: Any) -> OrderDetails:
@@ -346,6 +384,7 @@ class OrderDetails:
                 reference=_text(entry, "captureReference"),
                 amount=_amount(entry, "amount"),
                 status=_text(entry, "status").upper(),
+                created_at=_moment(entry, "createdAt"),
             )
             for entry in _entries(data, "orderCaptures")
         )
@@ -356,11 +395,23 @@ class OrderDetails:
                 amount=_amount(entry, "amount"),
                 currency=(_text(entry, "currency") or order.currency).upper(),
                 status=_text(entry, "status").upper(),
-                reason=_text(entry, "refundReason") or _text(entry, "refundFailureReason"),
+                created_at=_moment(entry, "createdAt"),
+                reason=_text(entry, "refundReason"),
+                failure_reason=_text(entry, "refundFailureReason"),
             )
             for entry in _entries(data, "refunds")
         )
-        return cls(order=order, captures=captures, refunds=refunds)
+        voids = tuple(
+            Void(
+                void_id=_text(entry, "voidedId"),
+                reference=_text(entry, "voidReference"),
+                amount=_amount(entry, "amount"),
+                status=_text(entry, "status").upper(),
+                created_at=_moment(entry, "createdAt"),
+            )
+            for entry in _entries(data, "orderVoids")
+        )
+        return cls(order=order, captures=captures, refunds=refunds, voids=voids)
 
 
 def _entries(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:

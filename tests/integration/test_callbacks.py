@@ -121,7 +121,8 @@ def test_an_amount_mismatch_returns_the_money_and_makes_no_order(storefront, opt
     assert storefront.callback(reference).json() == {"status": "error"}
     assert not orders_of(storefront).exists()
     attempt = OpttyOrder.objects.get(reference=reference)
-    assert attempt.resolution.startswith("refunded ") and "Optty reports" in attempt.resolution
+    assert attempt.resolution == "The paid amount does not match the order; the payment was returned."
+    assert "Optty reports" in attempt.returning and attempt.finalised_at is not None
     refund = OpttyOperation.objects.get(order=attempt, kind="refund", source="plugin")
     assert refund.succeeded and refund.amount == optty.order(reference)["amount"]
     assert optty.order(reference)["refunded_amount"] == optty.order(reference)["amount"]
@@ -151,7 +152,7 @@ def test_a_superseded_payment_is_returned(storefront, optty):
     assert storefront.callback(first).json() == {"status": "error"}
     assert not orders_of(storefront).exists()
     assert optty.order(first)["refunded_amount"] == optty.order(first)["amount"]
-    assert "superseded" in OpttyOrder.objects.get(reference=first).resolution
+    assert "superseded" in OpttyOrder.objects.get(reference=first).returning
 
 
 def test_a_deleted_checkout_is_refunded(storefront, optty):
@@ -161,7 +162,7 @@ def test_a_deleted_checkout_is_refunded(storefront, optty):
 
     assert storefront.callback(reference).json() == {"status": "error"}
     assert optty.order(reference)["refunded_amount"] == optty.order(reference)["amount"]
-    assert OpttyOrder.objects.get(reference=reference).resolution.startswith("checkout no longer exists")
+    assert OpttyOrder.objects.get(reference=reference).returning.startswith("checkout no longer exists")
 
 
 def test_a_refund_made_in_optty_portal_is_recorded_once(storefront, optty):

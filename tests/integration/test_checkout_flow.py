@@ -145,7 +145,7 @@ def test_confirm_path_refuses_a_cart_made_cheaper_at_the_provider_and_returns_th
     assert completed["errors"] and completed["order"] is None
     assert not Order.objects.exists()
     assert optty.order(reference)["refunded_amount"] == optty.order(reference)["amount"]
-    assert "cart total changed" in OpttyOrder.objects.get(reference=reference).resolution
+    assert "cart total changed" in OpttyOrder.objects.get(reference=reference).returning
 
 
 def test_a_forged_return_changes_nothing(storefront, optty):

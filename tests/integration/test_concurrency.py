@@ -41,7 +41,7 @@ def test_duplicate_callbacks_racing_the_return_and_the_confirm_path(storefront, 
 
     assert results[:CALLBACKS] == [200] * CALLBACKS, results
     assert results[CALLBACKS] == "success", results
-    assert results[CALLBACKS + 1] in (True, False), results  # it may also have lost the race to an open checkout
+    assert results[CALLBACKS + 1] is True, results  # whoever made the order, checkoutComplete returns it
     orders = Order.objects.filter(checkout_token=str(storefront.checkout.pk))
     assert orders.count() == 1
     captures = Transaction.objects.filter(payment__order=orders.get(), kind=TransactionKind.CAPTURE, is_success=True)

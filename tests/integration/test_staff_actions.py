@@ -42,7 +42,7 @@ def test_refunds_full_and_partial_each_with_its_own_reference(storefront, dashbo
     second = dashboard(documents.ORDER_REFUND, "orderRefund", id=order_id, amount="2.50")
     assert second["errors"] == [] and second["order"]["paymentStatus"] == "PARTIALLY_REFUNDED"
 
-    refunds = OpttyOperation.objects.filter(order__reference=reference, kind="refund", succeeded=True)
+    refunds = OpttyOperation.objects.filter(order__reference=reference, kind="refund", status="succeeded")
     assert sorted(r.amount for r in refunds) == [Decimal("2.50"), Decimal("5.00")]
     assert len({r.reference for r in refunds}) == 2
     at_optty = optty.order(reference)

@@ -76,3 +76,10 @@ def test_clients_are_shared_per_credentials_and_policy():
     assert config.client() is again.client()
     assert config.client(policy=FAST_POLICY) is not config.client()
     assert OpttyConfiguration.from_values({**VALID, "client_secret": "rotated"}).client() is not config.client()
+
+
+def test_no_secret_in_repr_or_str():
+    config = OpttyConfiguration.from_values(VALID)
+    for text in (repr(config), str(config)):
+        assert "secret-value" not in text and "payment-secret" not in text
+        assert "client_id='id'" in text  # what is not secret still helps a traceback

@@ -631,7 +631,7 @@ def test_control_decision_returns_the_browser_redirect(emulator, api):
     assert control_decision(emulator, "nope").status_code == 404
 
 
-def test_details_list_history_captures_refunds_and_voids(emulator, api):
+def test_details_list_history_captures_and_refunds_in_the_documented_shape(emulator, api):
     create(api, emulator)
     emulator.decide("order-1", "approve")
     op(api, emulator, "order-1", "refund", refund_body(Decimal("15.00"), description="Size"))
@@ -641,13 +641,35 @@ def test_details_list_history_captures_refunds_and_voids(emulator, api):
     ):
         details = loads(answer.text)
         assert details["status"] == "SUCCESSFUL" and details["captureStatus"] == "CAPTURED"
-        assert [c["amount"] for c in details["orderCaptures"]] == [Decimal("115.00")]
-        assert (
-            details["refunds"][0]["refundReference"] == "r-1"
-            and details["refunds"][0]["refundReason"] == "Size"
-        )
-        assert details["refunds"][0]["status"] == "SUCCESSFUL" and details["orderVoids"] == []
+        (captured,) = details["orderCaptures"]
+        assert set(captured) == {"captureId", "amount", "status", "createdAt"}
+        assert captured["amount"] == Decimal("115.00")
+        (refunded,) = details["refunds"]
+        assert set(refunded) == {
+            "refundId", "amount", "currency", "status", "createdAt", "refundReason", "refundFailureReason"
+        }
+        assert (refunded["refundReason"], refunded["status"]) == ("Size", "SUCCESSFUL")
+        assert "orderVoids" not in details
         assert [h["status"] for h in details["transactionHistory"]] == ["INITIATED", "SUCCESSFUL"]
+
+
+def test_echo_references_adds_references_and_voids_to_the_details():
+    with OpttyEmulator(echo_references=True) as optty, new_session(optty) as session:
+        approved(session, optty, autoCapture=False)
+        assert capture(session, optty, "c-1", Decimal("100.00"), reference="order-1").status_code == 200
+        assert void(session, optty, "v-1", Decimal("15.00"), reference="order-1").status_code == 200
+        op(session, optty, "order-1", "refund", refund_body(Decimal("5.00")))
+        details = loads(session.post(f"{optty.api_url}/orders/order-1/details").text)
+        assert details["orderCaptures"][0]["captureReference"] == "c-1"
+        assert details["refunds"][0]["refundReference"] == "r-1"
+        assert [(v["voidReference"], v["amount"]) for v in details["orderVoids"]] == [("v-1", Decimal("15.00"))]
+        optty.reset()  # back to the start-up setting...
+        assert optty.faults()["behaviour"]["echo_references"] is True
+        # ...and off for one session, over the control API as in Python
+        assert requests.post(f"{optty.url}/_emulator/reset", json={"echo_references": False}).status_code == 200
+        approved(session, optty)
+        details = loads(session.post(f"{optty.api_url}/orders/order-1/details").text)
+        assert "captureReference" not in details["orderCaptures"][0] and "orderVoids" not in details
 
 
 def test_forced_status_changes_settle_pending_orders(emulator, api):
@@ -821,6 +843,73 @@ def test_capture_replay_and_reference_reuse(emulator, api):
     assert emulator.order("order-1")["captured_amount"] == Decimal("115.00")
 
 
+def test_duplicate_references_reject_refuses_even_an_identical_retry(emulator, api):
+    emulator.set_behaviour(duplicate_references="reject")
+    approved(api, emulator, autoCapture=False)
+    unique = {"statusCode": 400, "message": "orderReference must be unique"}
+    again = post(api, f"{emulator.api_url}/orders", order_body())
+    assert again.status_code == 400 and again.json() == unique
+    for action, body in (
+        ("capture", {"captureReference": "c-1", "amount": Decimal("50.00")}),
+        ("void", {"voidReference": "v-1", "amount": Decimal("10.00")}),
+        ("refund", refund_body(Decimal("5.00"))),
+    ):
+        assert op(api, emulator, "order-1", action, body).status_code == 200
+        repeated = op(api, emulator, "order-1", action, body)
+        name = next(key for key in body if key.endswith("Reference"))
+        assert repeated.status_code == 400 and repeated.json()["message"] == f"{name} must be unique"
+    state = emulator.order("order-1")
+    assert [len(state[kind]) for kind in ("captures", "voids", "refunds")] == [1, 1, 1]
+
+
+def test_duplicate_references_process_makes_every_retry_again(emulator, api):
+    emulator.set_behaviour(duplicate_references="process")
+    first = create(api, emulator, autoCapture=False)
+    second = create(api, emulator, autoCapture=False)
+    # The later order replaces the earlier one under the reference.
+    assert first["orderId"] != second["orderId"] and emulator.orders() == ["order-1"]
+    assert emulator.order("order-1")["order_id"] == second["orderId"]
+    emulator.decide("order-1", "approve")
+    for action, body in (
+        ("capture", {"captureReference": "c-1", "amount": Decimal("50.00")}),
+        ("void", {"voidReference": "v-1", "amount": Decimal("5.00")}),
+        ("refund", refund_body(Decimal("5.00"))),
+    ):
+        answers = [op(api, emulator, "order-1", action, body) for _ in range(2)]
+        assert [answer.status_code for answer in answers] == [200, 200]
+        assert answers[0].json() != answers[1].json()
+    state = emulator.order("order-1")
+    assert [len(state[kind]) for kind in ("captures", "voids", "refunds")] == [2, 2, 2]
+    assert (state["captured_amount"], state["refunded_amount"]) == (Decimal("100.00"), Decimal("10.00"))
+
+
+def test_behaviour_knobs_are_checked_and_reset_to_their_start_up_values(emulator, api):
+    with pytest.raises(ValueError, match="duplicate_references must be one of replay, reject, process"):
+        OpttyEmulator(duplicate_references="sometimes")
+    with pytest.raises(ValueError, match="echo_references must be true or false"):
+        emulator.set_behaviour(echo_references="yes")
+    create(api, emulator)
+    with pytest.raises(ValueError, match="unknown behaviour keys: teleport"):
+        emulator.reset(teleport=True)
+    assert emulator.orders() == ["order-1"]  # a refused reset forgets nothing
+    bad = requests.post(f"{emulator.url}/_emulator/reset", json={"duplicate_references": "never"})
+    assert bad.status_code == 400 and emulator.orders() == ["order-1"]
+    answer = requests.post(f"{emulator.url}/_emulator/faults", json={"behaviour": {"duplicate_references": "reject"}})
+    assert answer.status_code == 200 and answer.json()["behaviour"] == {
+        "echo_references": False,
+        "duplicate_references": "reject",
+    }
+    assert post(api, f"{emulator.api_url}/orders", order_body()).status_code == 400
+    emulator.reset(duplicate_references="process")
+    assert emulator.faults()["behaviour"]["duplicate_references"] == "process"
+    emulator.clear_faults()
+    assert emulator.faults()["behaviour"] == {"echo_references": False, "duplicate_references": "replay"}
+    with OpttyEmulator(duplicate_references="reject", echo_references=True) as optty:
+        optty.set_behaviour(duplicate_references="process")
+        optty.reset()
+        assert optty.faults()["behaviour"] == {"echo_references": True, "duplicate_references": "reject"}
+
+
 def test_capture_needs_an_authorised_uncaptured_order(emulator, api):
     create(api, emulator, autoCapture=False)
     pending = capture(api, emulator, "c-1", Decimal("1.00"))
@@ -857,8 +946,8 @@ def test_partial_void_then_capture_the_rest(emulator, api):
     too_much = capture(api, emulator, "c-1", Decimal("100.01"))
     assert too_much.status_code == 400
     assert capture(api, emulator, "c-1", Decimal("100.00")).status_code == 200
-    details = loads(api.get(f"{emulator.api_url}/orders/order-1/details").text)
-    assert details["captureStatus"] == "CAPTURED" and details["orderVoids"][0]["amount"] == Decimal("15.00")
+    state = emulator.order("order-1")
+    assert state["capture_status"] == "CAPTURED" and state["voids"][0]["amount"] == Decimal("15.00")
     nothing = void(api, emulator, "v-2", Decimal("1.00"))
     assert nothing.status_code == 400
 
@@ -1026,6 +1115,16 @@ def test_output_knobs_for_a_liberal_parser(emulator, api):
     assert emulator.redirect_hash("Successful", "order-1") == result["hash"]
 
 
+def test_corrupt_option_knob_breaks_the_first_options_entry_only(emulator, api):
+    clean = api.get(f"{emulator.api_url}/options?amount=100&currency=AUD").json()
+    emulator.set_output_options(corrupt_option=True)
+    corrupt = api.get(f"{emulator.api_url}/options?amount=100&currency=AUD").json()
+    assert corrupt[0]["minAmount"] == "see terms" and corrupt[1:] == clean[1:]
+    assert {key: value for key, value in corrupt[0].items() if key != "minAmount"} == {
+        key: value for key, value in clean[0].items() if key != "minAmount"
+    }
+
+
 def test_faults_over_http(emulator, api):
     spec = {
         "latency": {"*": 0},
@@ -1173,7 +1272,10 @@ def test_stop_is_prompt_with_open_connections_and_hanging_requests():
 def test_command_line_server_runs_and_stops_on_ctrl_c():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "saleor_optty.emulator", "--port", "0", "--client-secret", "cli-secret"],
+        [
+            sys.executable, "-m", "saleor_optty.emulator", "--port", "0", "--client-secret", "cli-secret",
+            "--echo-references", "--duplicate-references", "reject",
+        ],  # fmt: skip
         stdout=subprocess.PIPE,
         text=True,
         env=env,
@@ -1185,6 +1287,8 @@ def test_command_line_server_runs_and_stops_on_ctrl_c():
         url = first.split()[-1]
         answer = requests.post(url + "/token", data=token_form(client_secret="cli-secret"))
         assert answer.status_code == 200
+        behaviour = requests.get(url + "/_emulator/faults").json()["behaviour"]
+        assert behaviour == {"echo_references": True, "duplicate_references": "reject"}
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=5) == 0
         assert "stopped" in process.stdout.read()

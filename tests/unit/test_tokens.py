@@ -90,3 +90,8 @@ def test_store_keys_do_not_contain_credentials():
     TokenCache(fetch, store, identity="https://auth|client-id|client-secret").get()
     (key,) = store._entries
     assert "client" not in key and key.startswith("optty:token:")
+
+
+def test_an_access_token_never_shows_in_its_repr():
+    token = AccessToken("eyJ.bearer-credential.sig", 3600)
+    assert "bearer-credential" not in repr(token) and "bearer-credential" not in str(token)
