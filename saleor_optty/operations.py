@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,12 +29,38 @@ def new_reference(attempt: OpttyOrder, kind: str) -> str:
     return f"{attempt.reference}-{_PREFIX[OpttyOperationKind(kind)]}{secrets.token_hex(4).upper()}"
 
 
+#: How long a callback may take an attempt to be settled (paid, final, nothing unknown)
+#: without reading it; bounds how late a lost invalidation can be noticed.
+SETTLED_SECONDS = 60
+
+
+def _settled_key(channel_slug: str, reference: str) -> str:
+    return f"saleor_optty:settled:{channel_slug}:{reference}"
+
+
+def remember_settled(attempt: OpttyOrder, status: str) -> None:
+    """Duplicate callbacks of a settled attempt are then answered ``status`` without a query."""
+    cache.set(_settled_key(attempt.channel_slug, attempt.reference), status, SETTLED_SECONDS)
+
+
+def forget_settled(attempt: OpttyOrder) -> None:
+    cache.delete(_settled_key(attempt.channel_slug, attempt.reference))
+
+
+def known_settled(channel_slug: str, reference: str) -> str | None:
+    """The status a settled attempt's callbacks are answered, if it is known to be settled."""
+    return cache.get(_settled_key(channel_slug, reference))
+
+
 def record(attempt: OpttyOrder, kind: str, amount: Decimal, *, source: str) -> OpttyOperation:
     """Write the operation as requested, before anything is sent.
 
     Outside a transaction this commits at once; inside one (Saleor's staff actions run
-    in Saleor's payment lock) it commits with Saleor's own record of the action.
+    in Saleor's payment lock) it commits with Saleor's own record of the action. The
+    attempt stops counting as settled: the next callback reads Optty's record if this
+    operation's answer is lost.
     """
+    forget_settled(attempt)
     return OpttyOperation.objects.create(
         order=attempt,
         kind=kind,

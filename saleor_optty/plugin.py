@@ -191,14 +191,14 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
     def process_payment(self, payment_information, previous_value):
         if not self.active:
             return previous_value
-        paid = saleor.successful_transaction_for(
-            payment_information.payment_id, (TransactionKind.AUTH, TransactionKind.CAPTURE)
-        )
-        if paid is not None:
+        if self._attempt_holding_money(payment_information) is not None:
             # Saleor calls this again when a path completes the checkout of a payment that
             # the confirm path has already recorded as paid: never a second Optty order.
-            return _already_processed(paid)
-        if self._attempt_holding_money(payment_information) is not None:
+            paid = saleor.successful_transaction_for(
+                payment_information.payment_id, (TransactionKind.AUTH, TransactionKind.CAPTURE)
+            )
+            if paid is not None:
+                return _already_processed(paid)
             return self._failure(
                 payment_information, "This payment has already been paid through Optty; its outcome is being settled."
             )
@@ -273,7 +273,7 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         if attempt is None:
             return self._failure(payment_information, "No Optty payment was started for this checkout.")
         try:
-            outcome = transitions.check_and_apply(self.client, attempt.reference, source="confirm")
+            outcome = transitions.check_and_apply(self.client, attempt, source="confirm")
         except OpttyError as error:
             return self._failure(payment_information, f"Optty could not confirm the payment: {error.message}")
         if outcome.status == "pending":
@@ -400,7 +400,7 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         ledger's hands even when Saleor shows none, e.g. while it is given back)."""
         return OpttyOrder.objects.filter(
             payment_id=payment_information.payment_id, state=OpttyOrderState.SUCCESSFUL
-        ).first()
+        ).only("pk").first()
 
     def _new_reference(self, payment_information) -> str:
         prefix = self.config.order_reference_prefix

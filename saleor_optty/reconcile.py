@@ -120,7 +120,7 @@ def _reconcile_one(attempt: OpttyOrder) -> Reconciled:
             if outcome is None:
                 return Reconciled(attempt.reference, "retry", f"still returning: {attempt.returning}")
         else:
-            outcome = transitions.check_and_apply(client, attempt.reference, source="reconcile", recheck_failure=True)
+            outcome = transitions.check_and_apply(client, attempt, source="reconcile", recheck_failure=True)
     except OpttyNotFoundError:
         # The create call failed before Optty stored anything: nothing can be paid (re-checked later).
         return Reconciled(attempt.reference, "error", transitions.record_unknown_to_optty(attempt))

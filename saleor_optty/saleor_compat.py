@@ -68,7 +68,7 @@ __all__ = [
     "checkout_global_id",
     "complete_checkout_for_payment",
     "deactivate_payment",
-    "lock_checkout_of_payment",
+    "lock_checkout",
     "lock_payment",
     "manager",
     "order_global_id",
@@ -244,11 +244,11 @@ def payment_return_url(payment_id: int) -> str:
     return Payment.objects.filter(pk=payment_id).values_list("return_url", flat=True).first() or ""
 
 
-def lock_checkout_of_payment(payment: Payment) -> Checkout | None:
-    """Lock the payment's checkout row, first, as Saleor's checkoutComplete does."""
-    if not payment.checkout_id:
+def lock_checkout(checkout_token: str) -> Checkout | None:
+    """Lock a checkout row, first, as Saleor's checkoutComplete does; None once it is gone."""
+    if not checkout_token:
         return None
-    return Checkout.objects.select_for_update(of=("self",)).filter(pk=payment.checkout_id).first()
+    return Checkout.objects.select_for_update(of=("self",)).filter(pk=checkout_token).first()
 
 
 def lock_payment(payment_id: int) -> Payment | None:
@@ -291,8 +291,7 @@ def record_transaction(payment: Payment, *, kind: str, amount: Decimal, referenc
     transaction = create_transaction(
         payment, kind=kind, payment_information=None, action_required=False, gateway_response=response
     )
-    update_payment_charge_status(payment, transaction)
-    payment.refresh_from_db()
+    update_payment_charge_status(payment, transaction)  # saves, and updates ``payment`` in place
     return transaction
 
 

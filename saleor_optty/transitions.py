@@ -59,40 +59,35 @@ class Outcome:
     paid_transaction: object | None = None
 
 
-def check_and_apply(client: OpttyClient, reference: str, *, source: str, recheck_failure: bool = False) -> Outcome:
-    """Ask Optty for the order's state, then apply it; raises OpttyError when Optty can't say.
+def check_and_apply(client: OpttyClient, attempt: OpttyOrder, *, source: str, recheck_failure: bool = False) -> Outcome:
+    """Ask Optty for the attempt's state, then apply it; raises OpttyError when Optty can't say.
 
     A final outcome is answered from the record without asking Optty, except a refusal
     when ``recheck_failure`` (a callback, reconciliation): Optty may yet report it paid.
     """
-    ordered = _finalise_ordered(reference)
-    if ordered is not None:
-        return ordered
-    attempt = OpttyOrder.objects.filter(reference=reference).first()
-    if attempt is not None and attempt.finalised_at is not None:
-        if not (recheck_failure and attempt.state in FAILURE_STATES):
-            return recorded_outcome(attempt)
-    verified = client.get_order(reference)
-    return apply(client, reference, verified, source=source)
+    if attempt.state == OpttyOrderState.SUCCESSFUL and attempt.finalised_at is None and not attempt.returning:
+        ordered = _finalise_ordered(attempt)
+        if ordered is not None:
+            return ordered
+    if attempt.finalised_at is not None and not (recheck_failure and attempt.state in FAILURE_STATES):
+        return recorded_outcome(attempt)
+    verified = client.get_order(attempt.reference)
+    return apply(client, attempt, verified, source=source)
 
 
-def apply(client: OpttyClient, reference: str, verified: OrderStatus, *, source: str) -> Outcome:
-    """Carry out Optty's verified state for ``reference``, exactly once.
+def apply(client: OpttyClient, attempt: OpttyOrder, verified: OrderStatus, *, source: str) -> Outcome:
+    """Carry out Optty's verified state for ``attempt``, exactly once (it is read again under its lock).
 
     ``source="confirm"`` is Saleor's own ``checkoutComplete`` asking: the money is
     recorded and handed back to Saleor, which makes the order itself.
     """
-    attempt = OpttyOrder.objects.filter(reference=reference).first()
-    if attempt is None:
-        return Outcome("error", "No Optty payment with this reference exists in this store.")
-    payment = saleor.Payment.objects.filter(pk=attempt.payment_id).first()
-    if payment is None:
-        return Outcome("error", "The Saleor payment for this Optty order no longer exists.")
-
     with saleor.transaction_with_commit_on_errors():
-        # Lock order: checkout, payment, attempt: the same as checkoutComplete.
-        checkout = saleor.lock_checkout_of_payment(payment)
+        # Lock order: checkout, payment, attempt: the same as checkoutComplete. (The
+        # attempt's checkout is its payment's: both were made by the same checkoutComplete.)
+        checkout = saleor.lock_checkout(attempt.checkout_token)
         payment = saleor.lock_payment(attempt.payment_id)
+        if payment is None:
+            return Outcome("error", "The Saleor payment for this Optty order no longer exists.")
         attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
         outcome = _carry_out(attempt, payment, checkout, verified, source=source)
     if attempt.is_returning:
@@ -252,6 +247,7 @@ def sync_with_optty(client: OpttyClient, attempt: OpttyOrder) -> operations.Sett
     except OpttyError:
         # Whatever moved is still to be shown: reconciliation reads the record later.
         OpttyOrder.objects.filter(pk=attempt.pk).update(sync_due=True)
+        operations.forget_settled(attempt)
         raise
     with saleor.transaction_with_commit_on_errors():
         payment = saleor.lock_payment(attempt.payment_id)  # payment, then attempt
@@ -324,18 +320,13 @@ def summary(verified: OrderStatus, source: str) -> dict:
     }
 
 
-def _finalise_ordered(reference: str) -> Outcome | None:
+def _finalise_ordered(attempt: OpttyOrder) -> Outcome | None:
     """Finalise, without asking Optty, a verified success that Saleor has made an order of.
 
     When ``checkoutComplete`` comes first, its confirm path records the money and Saleor
     then makes the order out of the plugin's sight; whoever comes next (the return, a
     callback, reconciliation) only has to finalise the attempt.
     """
-    attempt = OpttyOrder.objects.filter(
-        reference=reference, state=OpttyOrderState.SUCCESSFUL, finalised_at__isnull=True, returning=""
-    ).first()
-    if attempt is None:
-        return None
     with saleor.transaction_with_commit_on_errors():
         # The checkout is gone once its order exists: payment, then attempt, as apply locks them.
         payment = saleor.lock_payment(attempt.payment_id)

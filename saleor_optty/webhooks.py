@@ -16,11 +16,13 @@ import hmac
 import json
 import logging
 import re
+from contextlib import nullcontext
 from decimal import Decimal
 from urllib.parse import urlencode, urlparse, urlunparse, parse_qsl
 
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
+from django.db.models import Exists, OuterRef
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape
@@ -29,7 +31,7 @@ from . import saleor_compat as saleor
 from . import operations, transitions
 from .config import OpttyConfiguration
 from .consts import CALLBACK_PATH, GATEWAY_ID, RETURN_PATH, WEBHOOKS_PATH
-from .models import OpttyNotification, OpttyOrder, OpttyOrderState
+from .models import OpttyNotification, OpttyOperation, OpttyOrder, OpttyOrderState
 from .optty import InvalidRedirectError, OpttyClient, OpttyError, OpttyNotFoundError, verify_return
 from .optty.redact import audit_payload
 
@@ -37,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 REFUND_CALLBACK = "REFUND_CALLBACK"
 ORDER_STATUS_UPDATE = "ORDER_STATUS_UPDATE"
+#: Events after which Optty's record of the money may differ from Saleor's.
+MONEY_EVENTS = (REFUND_CALLBACK, ORDER_STATUS_UPDATE)
 
 _CALLBACK_SALT = "saleor_optty.callback"
 _WEBHOOK_SALT = "saleor_optty.webhooks"
@@ -91,7 +95,7 @@ def route(request, path: str, *, config: OpttyConfiguration, client: OpttyClient
 def handle_return(request, *, config: OpttyConfiguration, client: OpttyClient, channel_slug: str):
     params = {key: request.GET.get(key, "") for key in ("status", "reference", "hash", "providerReference")}
     reference = params["reference"][:64]
-    attempt = _attempt(reference, channel_slug)
+    attempt = _attempt(reference, channel_slug, with_unsettled=False)
     try:
         verify_return(params, config.payment_secret)
     except InvalidRedirectError as error:
@@ -112,7 +116,7 @@ def handle_return(request, *, config: OpttyConfiguration, client: OpttyClient, c
     attempt.provider_reference = _storable(params["providerReference"], 255)
     attempt.save(update_fields=["provider_reference", "updated_at"])
     try:
-        outcome = transitions.check_and_apply(client, reference, source="return")
+        outcome = transitions.check_and_apply(client, attempt, source="return")
     except OpttyError as error:
         # Nothing is lost: Optty's callback or reconciliation will apply the state later.
         outcome = transitions.Outcome(
@@ -145,6 +149,9 @@ def _add_query(url: str, params: dict[str, str]) -> str:
 def handle_callback(request, *, reference: str, client: OpttyClient, channel_slug: str):
     payload = _json_body(request)
     event = str(payload.get("event") or "ORDER_ASYNC_CALLBACK")[:64] if isinstance(payload, dict) else "malformed"
+    settled = operations.known_settled(channel_slug, reference) if event not in MONEY_EVENTS else None
+    if settled:
+        return _acknowledge_settled(event, reference, payload, settled)  # Optty's retries and duplicates
     attempt = _attempt(reference, channel_slug)
     if attempt is None:
         _audit(event, reference, "unknown reference; acknowledged", payload)
@@ -170,15 +177,13 @@ def _check(client: OpttyClient, attempt: OpttyOrder, event: str, payload):
     """Re-check the order with Optty and carry out what Optty's record says."""
     paid = attempt.state == OpttyOrderState.SUCCESSFUL
     # Refunds, captures or an answer lost earlier: Optty's record of the money may have moved.
-    money_may_have_moved = paid and (
-        event in (REFUND_CALLBACK, ORDER_STATUS_UPDATE)
-        or attempt.operations.filter(status__in=operations.UNSETTLED).exists()
-    )
+    money_may_have_moved = paid and (event in MONEY_EVENTS or attempt.has_unsettled)
     if paid and attempt.finalised_at is not None and not money_may_have_moved:
         # Duplicates and replays of a paid order: no call to Optty, no lock. (A refused
         # one is asked again: one GET, and Optty may report it paid after all.)
-        _audit(event, attempt.reference, f"already {attempt.state}; acknowledged", payload)
-        return _ack(transitions.RETURN_STATUS[attempt.state])
+        status = transitions.recorded_outcome(attempt).status
+        operations.remember_settled(attempt, status)
+        return _acknowledge_settled(event, attempt.reference, payload, status)
     try:
         status, message = "refunds", ""
         if money_may_have_moved:
@@ -189,7 +194,7 @@ def _check(client: OpttyClient, attempt: OpttyOrder, event: str, payload):
             outcome = transitions.give_back(client, attempt) or transitions.recorded_outcome(attempt)
             status, message = outcome.status, outcome.message
         elif not (paid and attempt.finalised_at is not None):
-            outcome = transitions.check_and_apply(client, attempt.reference, source=event, recheck_failure=True)
+            outcome = transitions.check_and_apply(client, attempt, source=event, recheck_failure=True)
             status, message = outcome.status, outcome.message
     except OpttyNotFoundError:
         _audit(event, attempt.reference, "Optty does not know this order; acknowledged", payload)
@@ -204,13 +209,24 @@ def _check(client: OpttyClient, attempt: OpttyOrder, event: str, payload):
     return _ack(status)
 
 
+def _acknowledge_settled(event: str, reference: str, payload, status: str):
+    _audit(event, reference, f"already final ({status}); acknowledged", payload)
+    return _ack(status)
+
+
 # ---------------------------------------------------------------------- helpers
 
 
-def _attempt(reference: str, channel_slug: str) -> OpttyOrder | None:
+def _attempt(reference: str, channel_slug: str, *, with_unsettled: bool = True) -> OpttyOrder | None:
+    """The attempt; for callbacks with ``has_unsettled`` (an operation whose outcome is
+    unknown), in the same query."""
     if not REFERENCE.fullmatch(reference):
         return None
-    return OpttyOrder.objects.filter(reference=reference, channel_slug=channel_slug).first()
+    attempts = OpttyOrder.objects.filter(reference=reference, channel_slug=channel_slug)
+    if with_unsettled:
+        unsettled = OpttyOperation.objects.filter(order=OuterRef("pk"), status__in=operations.UNSETTLED)
+        attempts = attempts.annotate(has_unsettled=Exists(unsettled))
+    return attempts.first()
 
 
 def _refuse_unauthenticated(reference: str, channel_slug: str):
@@ -259,8 +275,9 @@ def _ack(status: str):
 
 def _audit(event: str, reference: str, outcome: str, payload) -> None:
     try:
-        # A savepoint, so that a failed audit write never breaks the caller's transaction.
-        with transaction.atomic():
+        # Inside a transaction, a savepoint, so that a failed audit write never breaks the
+        # caller's; outside one (a callback), the insert commits by itself.
+        with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
             OpttyNotification.objects.create(
                 event=_storable(event, 64),
                 reference=_storable(reference, 64),

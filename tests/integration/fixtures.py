@@ -203,3 +203,14 @@ def storefront(api_client, client, optty, optty_plugin, checkout_with_item_and_s
     checkout.email = "ada@example.com"
     checkout.save(update_fields=["email"])
     return Storefront(api_client, client, optty, checkout)
+
+
+@pytest.fixture
+def dashboard(staff_api_client, permission_group_manage_orders):
+    """Staff with order permissions, calling the Dashboard's GraphQL: ``dashboard(document, key, **variables)``."""
+    permission_group_manage_orders.user_set.add(staff_api_client.user)
+
+    def call(document, key, **variables):
+        return get_graphql_content(staff_api_client.post_graphql(document, variables))["data"][key]
+
+    return call

@@ -257,7 +257,7 @@ def test_history_shows_an_orders_trail(storefront, optty):
     call_command("optty_history", reference, "--payloads", stdout=out)
     text = out.getvalue()
     assert f"Optty order {reference}" in text and "state successful" in text
-    assert "return: success" in text and "ORDER_ASYNC_CALLBACK: already successful; acknowledged" in text
+    assert "return: success" in text and "ORDER_ASYNC_CALLBACK: already final (success); acknowledged" in text
     assert "ada@example.com" not in text
 
 

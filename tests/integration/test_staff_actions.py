@@ -6,23 +6,12 @@ import pytest
 
 pytest.importorskip("saleor", reason="Saleor is not installed; see README, 'Testing against Saleor'.")
 
-from saleor.graphql.tests.utils import get_graphql_content  # noqa: E402
 from saleor.order.models import Order  # noqa: E402
 from saleor.payment import ChargeStatus, TransactionKind  # noqa: E402
 from saleor.payment.models import Payment  # noqa: E402
 from saleor_optty.models import OpttyOperation  # noqa: E402
 
 from . import documents  # noqa: E402
-
-
-@pytest.fixture
-def dashboard(staff_api_client, permission_group_manage_orders):
-    permission_group_manage_orders.user_set.add(staff_api_client.user)
-
-    def call(document, key, **variables):
-        return get_graphql_content(staff_api_client.post_graphql(document, variables))["data"][key]
-
-    return call
 
 
 def paid_order(storefront, provider="KLARNA"):
