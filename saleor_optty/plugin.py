@@ -343,7 +343,12 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         earlier = operations.unsettled(attempt, operation_kind, amount)
         if earlier is None:
             return operations.perform(self.client, attempt, operation_kind, amount, source=source)
-        operations.settle(attempt, self.client.get_order_details(attempt.reference))
+        try:
+            details = self.client.get_order_details(attempt.reference)
+        except OpttyError as error:
+            # Still unknown, and not to be sent while Optty's record cannot be read.
+            raise OpttyOutcomeUnknownError(f"Optty's record could not be read: {error.message}") from None
+        operations.settle(attempt, details)
         earlier.refresh_from_db()
         if earlier.status == OpttyOperationStatus.SUCCEEDED:
             return earlier

@@ -75,15 +75,19 @@ def due_attempts(*, min_age: timedelta = DEFAULT_MIN_AGE, max_age: timedelta = D
     return OpttyOrder.objects.filter(pk__in=ids).order_by("next_check_at", "created_at")
 
 
-def reconcile(attempts) -> list[Reconciled] | None:
-    """Reconcile each attempt; None when another run holds the lock (nothing was done)."""
+def reconcile(attempts, *, read_record: bool = False) -> list[Reconciled] | None:
+    """Reconcile each attempt; None when another run holds the lock (nothing was done).
+
+    ``read_record`` reads Optty's record of every paid attempt, to find refunds made in
+    Optty's portal that no callback reported; otherwise only of those known to need it.
+    """
     with _single_run() as running:
         if not running:
             logger.info("Optty reconciliation is already running elsewhere; this run does nothing.")
             return None
         results = []
         for attempt in attempts:
-            result = _reconcile_isolated(attempt)
+            result = _reconcile_isolated(attempt, read_record=read_record)
             results.append(result)
             OpttyNotification.objects.create(
                 event="reconcile", reference=result.reference, outcome=f"{result.status}: {result.message}"[:255]
@@ -91,9 +95,9 @@ def reconcile(attempts) -> list[Reconciled] | None:
         return results
 
 
-def _reconcile_isolated(attempt: OpttyOrder) -> Reconciled:
+def _reconcile_isolated(attempt: OpttyOrder, *, read_record: bool) -> Reconciled:
     try:
-        result = _reconcile_one(attempt)
+        result = _reconcile_one(attempt, read_record=read_record)
     except Exception as error:  # noqa: BLE001 - one attempt must not stop the others
         logger.exception("Reconciling Optty order %s failed.", attempt.reference)
         result = Reconciled(attempt.reference, "error", f"{type(error).__name__}: {str(error)[:200]}")
@@ -101,13 +105,13 @@ def _reconcile_isolated(attempt: OpttyOrder) -> Reconciled:
     return result
 
 
-def _reconcile_one(attempt: OpttyOrder) -> Reconciled:
+def _reconcile_one(attempt: OpttyOrder, *, read_record: bool) -> Reconciled:
     plugin = saleor.active_plugin(attempt.channel_slug)
     if plugin is None:
         return Reconciled(attempt.reference, "skipped", f"Optty is not active in channel {attempt.channel_slug}")
     client = plugin.client
     try:
-        if attempt.state == OpttyOrderState.SUCCESSFUL:
+        if attempt.state == OpttyOrderState.SUCCESSFUL and (read_record or _record_needed(attempt)):
             settled = transitions.sync_with_optty(client, attempt)
             if settled.settled or settled.foreign_refunds:
                 logger.info(
@@ -128,6 +132,14 @@ def _reconcile_one(attempt: OpttyOrder) -> Reconciled:
         logger.warning("Could not reconcile Optty order %s: %s", attempt.reference, error)
         return Reconciled(attempt.reference, "retry", error.message)
     return Reconciled(attempt.reference, outcome.status, outcome.message)
+
+
+def _record_needed(attempt: OpttyOrder) -> bool:
+    """Whether only Optty's record can settle something: a lost answer, a refund Optty
+    reported that could not be read, or a settled operation Saleor does not show yet."""
+    return attempt.sync_due or attempt.operations.filter(
+        Q(status__in=operations.UNSETTLED) | Q(status=OpttyOperationStatus.SUCCEEDED, in_saleor=False)
+    ).exists()
 
 
 def _schedule_next_check(attempt: OpttyOrder) -> None:

@@ -31,7 +31,7 @@ from django.utils import timezone
 from . import operations
 from . import saleor_compat as saleor
 from .consts import STOREFRONT_STATUS
-from .core.decision import Decision, Verdict, decide
+from .core.decision import Decision, Verdict, decide, is_captured
 from .models import OpttyNotification, OpttyOperationKind, OpttyOrder, OpttyOrderState
 from .optty import OpttyClient, OpttyError, OrderStatus, PaymentStatus
 
@@ -173,7 +173,7 @@ def _start_returning(attempt: OpttyOrder, reason: str, amount: Decimal, message:
     attempt.returning = reason[:255]
     attempt.return_amount = amount
     attempt.resolution = message[:255]
-    attempt.save(update_fields=["state", "returning", "return_amount", "resolution", "finalised_at", "updated_at"])
+    attempt.save(update_fields=["state", "returning", "return_amount", "resolution", "updated_at"])
     return Outcome("error", message, checkout_token=attempt.checkout_token)
 
 
@@ -189,7 +189,8 @@ def give_back(client: OpttyClient, attempt: OpttyOrder) -> Outcome | None:
     if not attempt.is_returning:
         return None
     try:
-        sync_with_optty(client, attempt)
+        if _unsettled_give_back(attempt):
+            sync_with_optty(client, attempt)
         if _returned(attempt) or _unsettled_give_back(attempt):
             return _finish_returning(attempt)
         payment = saleor.Payment.objects.get(pk=attempt.payment_id)
@@ -198,7 +199,10 @@ def give_back(client: OpttyClient, attempt: OpttyOrder) -> Outcome | None:
             # plugin) keeps its record equal to Optty's.
             saleor.return_money(payment, attempt.channel_slug)
         else:
-            kind = OpttyOperationKind.REFUND if attempt.auto_capture else OpttyOperationKind.VOID
+            # Saleor never showed this money; Optty says whether it is captured by now.
+            verified = client.get_order(attempt.reference)
+            captured = is_captured(verified, auto_capture=attempt.auto_capture)
+            kind = OpttyOperationKind.REFUND if captured else OpttyOperationKind.VOID
             operation = operations.perform(
                 client, attempt, kind, attempt.return_amount - operations.returned_amount(attempt),
                 source="plugin", description=attempt.returning,

@@ -41,13 +41,18 @@ class Decision:
     amount: Decimal = Decimal(0)
 
 
+def is_captured(verified: OrderStatus, *, auto_capture: bool) -> bool:
+    """Whether Optty holds the money as captured (refund it) or only authorised (void it)."""
+    return auto_capture or verified.capture_status in CAPTURED_STATUSES
+
+
 def decide(verified: OrderStatus, *, amount: Decimal, currency: str, auto_capture: bool) -> Decision:
     """The verdict on Optty's verified state of an order created for ``amount`` ``currency``."""
     if verified.status is PaymentStatus.PENDING:
         return Decision(Verdict.PENDING)
     if verified.status.is_failure:
         return Decision(Verdict.REFUSED, reason=verified.failure_reason)
-    captured = auto_capture or verified.capture_status in CAPTURED_STATUSES
+    captured = is_captured(verified, auto_capture=auto_capture)
     problem = payment_mismatch(verified, amount=amount, currency=currency)
     if problem:
         return Decision(Verdict.MISMATCH, captured=captured, reason=problem, amount=verified.amount)

@@ -33,7 +33,7 @@ class Command(BaseCommand):
             attempts = reconcile.due_attempts(
                 min_age=timedelta(minutes=options["min_age_minutes"]), max_age=timedelta(days=options["max_age_days"])
             )
-        results = reconcile.reconcile(attempts)
+        results = reconcile.reconcile(attempts, read_record=bool(options["reference"]))
         if results is None:
             raise CommandError("Another Optty reconciliation is running; try again when it has finished.")
         for result in results:
