@@ -51,8 +51,8 @@ setup(
     extras_require={"test": TEST_REQUIRES},
     entry_points={
         # The entry point's *name* is appended to Saleor's INSTALLED_APPS, so it must be
-        # the importable Django app package.
-        "saleor.plugins": ["saleor_optty = saleor_optty.plugin:OpttyGatewayPlugin"],
+        # the importable Django app package (whose label stays "saleor_optty").
+        "saleor.plugins": ["saleor_optty.plugin = saleor_optty.plugin.gateway:OpttyGatewayPlugin"],
         "console_scripts": [
             "optty-emulator = saleor_optty.emulator.__main__:main",
             "optty-check = saleor_optty.diagnostics:main",

@@ -5,8 +5,9 @@ gateway's (the budget's baseline: the least any redirect payment costs Saleor) a
 dummy gateway's (for information: what the redirect flow itself costs).
 """
 
-from saleor_optty import config, saleor_compat
-from saleor_optty.plugin import OpttyGatewayPlugin
+from saleor_optty.core import config
+from saleor_optty.plugin import saleor_compat
+from saleor_optty.plugin.gateway import OpttyGatewayPlugin
 
 from .flows import (
     DUMMY_GATEWAY,

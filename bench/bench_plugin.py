@@ -3,7 +3,7 @@
 from saleor.plugins.base_plugin import BasePlugin
 from saleor.plugins.models import PluginConfiguration
 from saleor_optty.consts import GATEWAY_ID
-from saleor_optty.plugin import OpttyGatewayPlugin
+from saleor_optty.plugin.gateway import OpttyGatewayPlugin
 
 from .measure import CpuClock, compare
 

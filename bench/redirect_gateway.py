@@ -23,7 +23,7 @@ from saleor.payment import TransactionKind
 from saleor.payment.interface import GatewayResponse
 from saleor.payment.models import Payment
 from saleor.plugins.base_plugin import BasePlugin
-from saleor_optty import saleor_compat
+from saleor_optty.plugin import saleor_compat
 
 RETURN_PATH = "return"
 

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlparse
 
 SECRET_KEY = "saleor-optty-tests"
 USE_TZ = True
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "saleor_optty"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "saleor_optty.plugin"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from ..optty import Address, Customer
 from ..optty.money import normalise_currency, optty_exponent, quantize
-from ..payload import Cart, CartLine
+from ..core.payload import Cart, CartLine
 
 #: Purchase country and locale for each currency the emulator's providers take.
 MARKETS = {

@@ -43,7 +43,7 @@ from ..optty import (
     verify_return,
 )
 from ..consts import CALLBACK_PATH, RETURN_PATH, STOREFRONT_STATUS
-from ..payload import BuiltOrder, Cart, build_order_request
+from ..core.payload import BuiltOrder, Cart, build_order_request
 from .cart import sample_cart
 
 RESULT_PATH = "/checkout/result"

@@ -16,7 +16,7 @@ import requests
 
 from ..emulator import OpttyEmulator
 from ..optty import MoneyError, OpttyClient, OpttyError, PaymentStatus, payment_mismatch
-from ..payload import BuiltOrder
+from ..core.payload import BuiltOrder
 from .cart import MARKETS, TAX_RATE, VOUCHER_CODE, VOUCHER_RATE
 from .shop import Checkout, DemoShop
 

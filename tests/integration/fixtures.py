@@ -15,7 +15,7 @@ from saleor_optty.emulator import OpttyEmulator
 
 from . import documents
 
-PLUGIN_PATH = "saleor_optty.plugin.OpttyGatewayPlugin"
+PLUGIN_PATH = "saleor_optty.plugin.gateway.OpttyGatewayPlugin"
 STOREFRONT_RETURN_URL = "https://www.example.com/checkout/return"
 #: Saleor's public URL in these tests: nothing listens there, so the emulator's own
 #: callback deliveries fail fast and tests deliver callbacks through Django's client.

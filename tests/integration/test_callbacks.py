@@ -16,8 +16,8 @@ from saleor.checkout.models import Checkout  # noqa: E402
 from saleor.order.models import Order  # noqa: E402
 from saleor.payment import ChargeStatus, TransactionKind  # noqa: E402
 from saleor.payment.models import Payment  # noqa: E402
-from saleor_optty import webhooks  # noqa: E402
-from saleor_optty.models import OpttyNotification, OpttyOperation, OpttyOrder, OpttyOrderState  # noqa: E402
+from saleor_optty.plugin import webhooks  # noqa: E402
+from saleor_optty.plugin.models import OpttyNotification, OpttyOperation, OpttyOrder, OpttyOrderState  # noqa: E402
 
 
 def orders_of(storefront):
@@ -123,7 +123,7 @@ def test_an_amount_mismatch_returns_the_money_and_makes_no_order(storefront, opt
     attempt = OpttyOrder.objects.get(reference=reference)
     assert attempt.resolution == "The paid amount does not match the order; the payment was returned."
     assert "Optty reports" in attempt.returning and attempt.finalised_at is not None
-    refund = OpttyOperation.objects.get(order=attempt, kind="refund", source="plugin")
+    refund = OpttyOperation.objects.get(attempt=attempt, kind="refund", source="plugin")
     assert refund.succeeded and refund.amount == optty.order(reference)["amount"]
     assert optty.order(reference)["refunded_amount"] == optty.order(reference)["amount"]
 
@@ -178,7 +178,7 @@ def test_a_refund_made_in_optty_portal_is_recorded_once(storefront, optty):
     assert [refund.amount for refund in refunds] == [Decimal("4.00")]
     payment.refresh_from_db()
     assert payment.charge_status == ChargeStatus.PARTIALLY_REFUNDED
-    assert OpttyOperation.objects.get(order__reference=reference, kind="refund").source == "optty"
+    assert OpttyOperation.objects.get(attempt__reference=reference, kind="refund").source == "optty"
 
 
 def test_a_dashboard_refund_is_not_recorded_again_by_its_callback(storefront, optty, staff_api_client, permission_group_manage_orders):
@@ -241,7 +241,7 @@ def test_reconcile_fails_an_order_optty_never_stored(storefront, optty):
 
 
 def test_the_celery_task_reconciles_too(storefront, optty):
-    from saleor_optty.tasks import reconcile_optty_orders
+    from saleor_optty.plugin.tasks import reconcile_optty_orders
 
     reference = storefront.start("KLARNA")
     optty.decide(reference, "approve")

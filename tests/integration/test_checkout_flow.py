@@ -9,7 +9,7 @@ pytest.importorskip("saleor", reason="Saleor is not installed; see README, 'Test
 from saleor.order.models import Order  # noqa: E402
 from saleor.payment import ChargeStatus  # noqa: E402
 from saleor.payment.models import Payment  # noqa: E402
-from saleor_optty.models import OpttyOrder, OpttyOrderState  # noqa: E402
+from saleor_optty.plugin.models import OpttyOrder, OpttyOrderState  # noqa: E402
 
 from .documents import global_id  # noqa: E402
 

@@ -10,7 +10,7 @@ from saleor.graphql.tests.fixtures import ApiClient  # noqa: E402
 from saleor.order.models import Order  # noqa: E402
 from saleor.payment import TransactionKind  # noqa: E402
 from saleor.payment.models import Transaction  # noqa: E402
-from saleor_optty.models import OpttyNotification  # noqa: E402
+from saleor_optty.plugin.models import OpttyNotification  # noqa: E402
 
 from . import documents  # noqa: E402
 from .fixtures import Storefront, run_together  # noqa: E402

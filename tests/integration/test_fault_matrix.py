@@ -24,8 +24,8 @@ from django.utils import timezone  # noqa: E402
 
 from saleor.order.models import Order  # noqa: E402
 from saleor.payment.models import Payment  # noqa: E402
-from saleor_optty import webhooks  # noqa: E402
-from saleor_optty.models import OpttyOperation, OpttyOrder  # noqa: E402
+from saleor_optty.plugin import webhooks  # noqa: E402
+from saleor_optty.plugin.models import OpttyOperation, OpttyOrder  # noqa: E402
 
 from . import documents  # noqa: E402
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from saleor.order.models import Order  # noqa: E402
 from saleor.payment.models import Payment  # noqa: E402
-from saleor_optty import webhooks  # noqa: E402
+from saleor_optty.plugin import webhooks  # noqa: E402
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

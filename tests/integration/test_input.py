@@ -12,8 +12,8 @@ pytest.importorskip("saleor", reason="Saleor is not installed; see README, 'Test
 from freezegun import freeze_time  # noqa: E402
 
 from saleor.order.models import Order  # noqa: E402
-from saleor_optty import webhooks  # noqa: E402
-from saleor_optty.models import OpttyNotification  # noqa: E402
+from saleor_optty.plugin import webhooks  # noqa: E402
+from saleor_optty.plugin.models import OpttyNotification  # noqa: E402
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_a_body_that_is_too_deep_or_too_large_is_a_malformed_trigger(started, bo
 def test_refusals_write_one_counted_record_per_channel_and_minute(started, caplog):
     storefront, reference, url = started
     wrong = url[:-4] + "0000"
-    caplog.set_level(logging.WARNING, logger="saleor_optty.webhooks")
+    caplog.set_level(logging.WARNING, logger="saleor_optty.plugin.webhooks")
     with freeze_time(datetime(2024, 5, 1, 10, 0, tzinfo=UTC)) as clock:
         for _ in range(5):
             assert post(storefront, wrong).status_code == 403

@@ -29,10 +29,10 @@ from saleor.order.models import Order  # noqa: E402
 from saleor.payment import TransactionKind  # noqa: E402
 from saleor.payment.models import Payment, Transaction  # noqa: E402
 from saleor.warehouse.models import Stock  # noqa: E402
-from saleor_optty import reconcile  # noqa: E402
-from saleor_optty.models import OpttyOrder, OpttyOrderState  # noqa: E402
+from saleor_optty.plugin import reconcile  # noqa: E402
+from saleor_optty.plugin.models import OpttyOrder, OpttyOrderState  # noqa: E402
 from saleor_optty.optty import OpttyClient  # noqa: E402
-from saleor_optty.plugin import OpttyGatewayPlugin  # noqa: E402
+from saleor_optty.plugin.gateway import OpttyGatewayPlugin  # noqa: E402
 
 from . import documents  # noqa: E402
 from .fixtures import Storefront  # noqa: E402

@@ -16,8 +16,8 @@ from django.utils import timezone  # noqa: E402
 from saleor.order.models import Order  # noqa: E402
 from saleor.payment import ChargeStatus, TransactionKind  # noqa: E402
 from saleor.payment.models import Payment  # noqa: E402
-from saleor_optty import reconcile, transitions  # noqa: E402
-from saleor_optty.models import OpttyNotification, OpttyOperation, OpttyOrder, OpttyOrderState  # noqa: E402
+from saleor_optty.plugin import reconcile, transitions  # noqa: E402
+from saleor_optty.plugin.models import OpttyNotification, OpttyOperation, OpttyOrder, OpttyOrderState  # noqa: E402
 
 from . import documents  # noqa: E402
 
@@ -43,7 +43,7 @@ def test_a_refund_whose_answer_was_lost_is_reported_as_being_confirmed_then_reco
     assert message.startswith("Optty has not confirmed the refund of 5.00 USD yet") and "retrying this one is safe" in message
     payment.refresh_from_db()
     assert payment.captured_amount == payment.total  # Saleor does not yet show it...
-    operation = OpttyOperation.objects.get(order__reference=reference, kind="refund")
+    operation = OpttyOperation.objects.get(attempt__reference=reference, kind="refund")
     assert operation.status == "unknown"  # ...and does not show it as a plain failure either
 
     # The next callback settles it from Optty's record and shows it in Saleor, once.
@@ -62,7 +62,7 @@ def test_a_staff_retry_of_an_unsettled_refund_reuses_its_reference_and_sends_onl
     order_id = documents.global_id("Order", order.pk)
     optty.fail_next("refund", status=503, when="before")  # never processed, but the client cannot know
     assert dashboard(documents.ORDER_REFUND, "orderRefund", id=order_id, amount="5.00")["errors"]
-    first = OpttyOperation.objects.get(order__reference=reference, kind="refund")
+    first = OpttyOperation.objects.get(attempt__reference=reference, kind="refund")
     assert first.status == "unknown"
 
     retried = dashboard(documents.ORDER_REFUND, "orderRefund", id=order_id, amount="5.00")
@@ -70,7 +70,7 @@ def test_a_staff_retry_of_an_unsettled_refund_reuses_its_reference_and_sends_onl
     first.refresh_from_db()
     assert first.status == "succeeded" and first.sends == 2
     assert [r["reference"] for r in optty.order(reference)["refunds"]] == [first.reference]
-    assert OpttyOperation.objects.filter(order__reference=reference, kind="refund").count() == 1
+    assert OpttyOperation.objects.filter(attempt__reference=reference, kind="refund").count() == 1
 
 
 def test_a_staff_retry_after_optty_made_the_refund_sends_nothing(storefront, optty, dashboard):
@@ -92,7 +92,7 @@ def test_a_refund_amount_finer_than_the_currency_is_refused_clearly(storefront, 
     reference, order, payment = paid(storefront)
     answer = dashboard(documents.ORDER_REFUND, "orderRefund", id=documents.global_id("Order", order.pk), amount="1.005")
     assert [e["message"] for e in answer["errors"]] == ["1.005 is not an amount in USD: too many decimal places."]
-    assert not OpttyOperation.objects.filter(order__reference=reference).exists()
+    assert not OpttyOperation.objects.filter(attempt__reference=reference).exists()
 
 
 def test_a_superseded_payment_whose_refund_fails_stays_open_until_reconciliation_returns_it(storefront, optty):

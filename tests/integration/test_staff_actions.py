@@ -9,7 +9,7 @@ pytest.importorskip("saleor", reason="Saleor is not installed; see README, 'Test
 from saleor.order.models import Order  # noqa: E402
 from saleor.payment import ChargeStatus, TransactionKind  # noqa: E402
 from saleor.payment.models import Payment  # noqa: E402
-from saleor_optty.models import OpttyOperation  # noqa: E402
+from saleor_optty.plugin.models import OpttyOperation  # noqa: E402
 
 from . import documents  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from saleor_optty.config import OpttyConfiguration
+from saleor_optty.core.config import OpttyConfiguration
 from saleor_optty.optty import FAST_POLICY
 
 VALID = {

@@ -15,7 +15,7 @@ import requests
 from saleor_optty.demo import DemoShop, confirm_return, main
 from saleor_optty.demo.cart import MARKETS, sample_cart
 from saleor_optty.optty import OrderStatus, payment_mismatch
-from saleor_optty.payload import build_order_request
+from saleor_optty.core.payload import build_order_request
 
 
 def run_demo(*args):

@@ -108,14 +108,14 @@ def test_make_targets_in_the_readme_exist():
 
 
 def test_management_commands_in_the_readme_exist():
-    commands = {path.stem for path in (ROOT / "saleor_optty/management/commands").glob("optty_*.py")}
+    commands = {path.stem for path in (ROOT / "saleor_optty/plugin/management/commands").glob("optty_*.py")}
     named = set(re.findall(r"manage\.py (optty_\w+)", _README))
     assert named <= commands, f"README names commands that do not exist: {sorted(named - commands)}"
 
 
 def _configuration_labels() -> set[str]:
     """The labels of the plugin's CONFIG_STRUCTURE, read as source (the plugin imports Saleor)."""
-    for path in (ROOT / "saleor_optty").glob("*.py"):
+    for path in (ROOT / "saleor_optty/plugin").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Assign) and any(
                 isinstance(target, ast.Name) and target.id == "CONFIG_STRUCTURE" for target in node.targets
@@ -126,7 +126,7 @@ def _configuration_labels() -> set[str]:
                     for key, value in zip(field.keys, field.values)
                     if isinstance(key, ast.Constant) and key.value == "label"
                 }
-    raise AssertionError("No CONFIG_STRUCTURE found in saleor_optty")
+    raise AssertionError("No CONFIG_STRUCTURE found in saleor_optty/plugin")
 
 
 def test_the_dashboard_table_lists_exactly_the_plugins_fields():

@@ -9,8 +9,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from saleor_optty import operations
-from saleor_optty.models import OpttyOrder
+from saleor_optty.shared import operations
+from saleor_optty.plugin.models import OpttyOrder
 from saleor_optty.optty import OpttyOutcomeUnknownError, OpttyUnavailableError, OpttyValidationError
 
 from .conftest import order_request

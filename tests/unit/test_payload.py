@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from saleor_optty.optty import money
 from saleor_optty.optty.types import Address, Customer, SumRuleError
-from saleor_optty.payload import (
+from saleor_optty.core.payload import (
     ROUNDING_ADJUSTMENT_NAME,
     BuiltOrder,
     Cart,
@@ -103,7 +103,7 @@ def test_optty_sample_order():
 
 def test_unit_price_rounding_shortfall_becomes_a_visible_item(caplog):
     # 3 for 10.00 net: a unit price of 3.33 only reaches 9.99.
-    caplog.set_level(logging.INFO, logger="saleor_optty.payload")
+    caplog.set_level(logging.INFO, logger="saleor_optty.core.payload")
     built = build(cart(
         line("Socks", 3, undiscounted="10.00", gross="11.00"),
         total_net="10.00",

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.core.management import call_command
 from django.test import modify_settings
 
-from saleor_optty.models import OpttyNotification, OpttyOrder
+from saleor_optty.plugin.models import OpttyNotification, OpttyOrder
 from saleor_optty.optty.redact import MAX_AUDITED_LENGTH, audit_payload, redact_text
 
 PERSONAL = [
@@ -103,7 +103,7 @@ def test_log_lines_are_still_masked():
 
 
 @pytest.mark.django_db
-@modify_settings(INSTALLED_APPS={"append": "django.contrib.admin"})  # its autodiscovery loads saleor_optty.admin
+@modify_settings(INSTALLED_APPS={"append": "django.contrib.admin"})  # its autodiscovery loads saleor_optty.plugin.admin
 def test_history_and_admin_show_only_the_allow_list_even_for_old_records():
     OpttyOrder.objects.create(
         reference="SALEOR-1A2B", channel_slug="c", checkout_token="t", payment_id=1,

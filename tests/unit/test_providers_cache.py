@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
-from saleor_optty import providers
-from saleor_optty.config import OpttyConfiguration
+from saleor_optty.shared import providers
+from saleor_optty.core.config import OpttyConfiguration
 
 
 @pytest.fixture

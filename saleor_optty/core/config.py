@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from .optty import ENVIRONMENTS, HttpPolicy, OpttyClient, TokenStore
-from .optty.client import DEFAULT_POLICY
+from ..optty import ENVIRONMENTS, HttpPolicy, OpttyClient, TokenStore
+from ..optty.client import DEFAULT_POLICY
 
 DEFAULT_REFERENCE_PREFIX = "SALEOR-"
 #: Optty does not document a limit; every reference this plugin makes stays well inside 50.

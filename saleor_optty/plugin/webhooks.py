@@ -28,12 +28,13 @@ from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 
 from . import saleor_compat as saleor
-from . import operations, transitions
-from .config import OpttyConfiguration
-from .consts import CALLBACK_PATH, GATEWAY_ID, RETURN_PATH, WEBHOOKS_PATH
+from . import transitions
+from ..shared import operations
+from ..core.config import OpttyConfiguration
+from ..consts import CALLBACK_PATH, GATEWAY_ID, RETURN_PATH, WEBHOOKS_PATH
 from .models import OpttyNotification, OpttyOperation, OpttyOrder, OpttyOrderState
-from .optty import InvalidRedirectError, OpttyClient, OpttyError, OpttyNotFoundError, verify_return
-from .optty.redact import audit_payload
+from ..optty import InvalidRedirectError, OpttyClient, OpttyError, OpttyNotFoundError, verify_return
+from ..optty.redact import audit_payload
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ def _attempt(reference: str, channel_slug: str, *, with_unsettled: bool = True) 
         return None
     attempts = OpttyOrder.objects.filter(reference=reference, channel_slug=channel_slug)
     if with_unsettled:
-        unsettled = OpttyOperation.objects.filter(order=OuterRef("pk"), status__in=operations.UNSETTLED)
+        unsettled = OpttyOperation.objects.filter(attempt=OuterRef("pk"), status__in=operations.UNSETTLED)
         attempts = attempts.annotate(has_unsettled=Exists(unsettled))
     return attempts.first()
 

@@ -1,15 +1,17 @@
-"""What the plugin remembers about each Optty order, operation and notification.
+"""The fields every adapter keeps about an Optty order, its operations and its audit trail.
 
-Saleor's identifiers (payment, checkout, order) are plain indexed fields rather than
-foreign keys, so these migrations never depend on Saleor's migration history and an
-audit record outlives a deleted checkout.
+Abstract: the plugin and the App each have concrete models in their own Django app (and
+database), with the identifiers of the Saleor API they serve: a legacy payment and
+checkout for the plugin, a transaction and its source object for the App. The ledger
+code in :mod:`.operations` works on either, through these fields and the ``attempt``
+foreign key and ``operations`` related name that every concrete operation model has.
 """
 
 from decimal import Decimal
 
 from django.db import models
 
-from .core.ledger import OperationKind, OperationStatus
+from ..core.ledger import OperationKind, OperationStatus
 
 
 class OpttyOrderState(models.TextChoices):
@@ -23,14 +25,15 @@ class OpttyOrderState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class OpttyOrder(models.Model):
-    """One attempt to pay a checkout through Optty: one ``orderReference``."""
+#: States that end an attempt without money: a later SUCCESSFUL at Optty is still looked for.
+FAILURE_STATES = (OpttyOrderState.DECLINED, OpttyOrderState.CANCELLED, OpttyOrderState.FAILED)
+
+
+class AttemptBase(models.Model):
+    """One attempt to pay through Optty: one ``orderReference``."""
 
     reference = models.CharField(max_length=64, unique=True)
     channel_slug = models.CharField(max_length=255, db_index=True)
-    checkout_token = models.CharField(max_length=36, db_index=True)
-    #: Saleor's payment; the order it paid for is ``Payment.order``.
-    payment_id = models.BigIntegerField(db_index=True)
 
     provider = models.CharField(max_length=64)
     optty_order_id = models.CharField(max_length=128, blank=True, default="")
@@ -56,8 +59,8 @@ class OpttyOrder(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    #: When the outcome was carried out completely: an order made, the money given back,
-    #: or a refusal recorded. Until then reconciliation keeps looking.
+    #: When the outcome was carried out completely: Saleor shows it (the plugin: an order
+    #: made), the money given back, or a refusal recorded. Until then reconciliation keeps looking.
     finalised_at = models.DateTimeField(null=True, blank=True)
     #: Optty said money moved (a refund callback) and its record could not be read then.
     sync_due = models.BooleanField(default=False)
@@ -66,11 +69,7 @@ class OpttyOrder(models.Model):
     checks = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ("-created_at",)
-        indexes = [
-            models.Index(fields=("state", "created_at")),
-            models.Index(fields=("finalised_at", "next_check_at")),
-        ]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.provider}, {self.amount} {self.currency}, {self.state})"
@@ -96,11 +95,11 @@ class OpttyOperationStatus(models.TextChoices):
     UNKNOWN = OperationStatus.UNKNOWN.value, "Outcome unknown, being confirmed with Optty"
 
 
-class OpttyOperation(models.Model):
+class OperationBase(models.Model):
     """The ledger: a capture, refund or void, written before it is sent to Optty, or
-    reported by Optty (a refund made in its portal)."""
+    reported by Optty (a refund made in its portal). Concrete models add ``attempt``, a
+    foreign key to their attempt model with ``related_name="operations"``."""
 
-    order = models.ForeignKey(OpttyOrder, related_name="operations", on_delete=models.CASCADE)
     kind = models.CharField(max_length=16, choices=OpttyOperationKind.choices)
     #: Our unique reference for the operation (captureReference, voidReference, refundReference).
     reference = models.CharField(max_length=64, unique=True)
@@ -113,19 +112,20 @@ class OpttyOperation(models.Model):
     optty_id = models.CharField(max_length=128, blank=True, default="")
     #: The id of the entry in Optty's /details that accounts for this operation, once matched.
     record_id = models.CharField(max_length=128, blank=True, default="")
-    #: Where the operation came from: "dashboard", "optty" (portal/callback), "plugin".
+    #: Where the operation came from: "dashboard" (staff, through Saleor), "optty"
+    #: (Optty's portal, found in its record) or "plugin" (money given back on our own).
     source = models.CharField(max_length=16, default="dashboard")
     error = models.CharField(max_length=300, blank=True, default="")
     #: How many times it was sent: more than once only by a staff retry of an unsettled one.
     sends = models.PositiveSmallIntegerField(default=0)
-    #: Whether Saleor's payment already shows it (a transaction); settled operations not
-    #: yet shown are recorded in Saleor by whoever settles them.
+    #: Whether Saleor already shows it; settled operations not yet shown are reported to
+    #: Saleor by whoever settles them.
     in_saleor = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ("created_at",)
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.kind} {self.reference} {self.amount} {self.currency} ({self.status})"
@@ -139,19 +139,19 @@ class OpttyOperation(models.Model):
         return OperationStatus(self.status).is_settled
 
 
-class OpttyNotification(models.Model):
-    """The audit trail: every return, callback and reconciliation the plugin handled."""
+class NotificationBase(models.Model):
+    """The audit trail: every return, callback and reconciliation handled."""
 
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     #: "return", "ORDER_ASYNC_CALLBACK", "ORDER_STATUS_UPDATE", "REFUND_CALLBACK", "reconcile", ...
     event = models.CharField(max_length=64)
     reference = models.CharField(max_length=64, blank=True, default="", db_index=True)
     outcome = models.CharField(max_length=255)
-    #: The payload with secrets and personal data removed.
+    #: The payload with secrets and personal data removed (:func:`saleor_optty.optty.redact.audit_payload`).
     payload = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        ordering = ("received_at",)
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.event} {self.reference}: {self.outcome}"

@@ -5,7 +5,7 @@ import json
 from django.contrib import admin
 
 from .models import OpttyNotification, OpttyOperation, OpttyOrder
-from .optty.redact import audit_payload
+from ..optty.redact import audit_payload
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -3,7 +3,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from ...models import OpttyNotification, OpttyOrder
-from ...optty.redact import audit_payload
+from ....optty.redact import audit_payload
 
 
 class Command(BaseCommand):

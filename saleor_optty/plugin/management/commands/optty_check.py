@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ... import saleor_compat as saleor
 from ... import webhooks
-from ...diagnostics import Check, parse_amount, parse_currency, report, run_checks
+from ....diagnostics import Check, parse_amount, parse_currency, report, run_checks
 
 
 class Command(BaseCommand):

@@ -7,7 +7,8 @@ RECONCILE_TASK = "saleor_optty.tasks.reconcile_optty_orders"
 
 
 class OpttyConfig(AppConfig):
-    name = "saleor_optty"
+    name = "saleor_optty.plugin"
+    # The label the plugin's tables and migrations have always had.
     label = "saleor_optty"
     verbose_name = "Optty payments"
     default_auto_field = "django.db.models.BigAutoField"

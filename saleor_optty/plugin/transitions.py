@@ -28,12 +28,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import operations
+from ..shared import operations
 from . import saleor_compat as saleor
-from .consts import STOREFRONT_STATUS
-from .core.decision import Decision, Verdict, decide, is_captured
+from ..consts import STOREFRONT_STATUS
+from ..core.decision import Decision, Verdict, decide, is_captured
 from .models import OpttyNotification, OpttyOperationKind, OpttyOrder, OpttyOrderState
-from .optty import OpttyClient, OpttyError, OrderStatus, PaymentStatus
+from ..optty import OpttyClient, OpttyError, OrderStatus, PaymentStatus
 
 logger = logging.getLogger(__name__)
 

@@ -41,10 +41,10 @@ from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
 from saleor.plugins.error_codes import PluginErrorCode
 from saleor.plugins.manager import get_plugins_manager
 
-from .consts import GATEWAY_ID
-from .optty.types import Address as OpttyAddress
-from .optty.types import Customer
-from .payload import Cart, CartLine
+from ..consts import GATEWAY_ID
+from ..optty.types import Address as OpttyAddress
+from ..optty.types import Customer
+from ..core.payload import Cart, CartLine
 
 if TYPE_CHECKING:
     from saleor.checkout.fetch import CheckoutInfo

@@ -29,11 +29,12 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from . import operations, transitions
+from . import transitions
+from ..shared import operations
 from . import saleor_compat as saleor
-from .core.ledger import REQUESTED_GRACE
+from ..core.ledger import REQUESTED_GRACE
 from .models import OpttyNotification, OpttyOperationStatus, OpttyOrder, OpttyOrderState
-from .optty import OpttyError, OpttyNotFoundError
+from ..optty import OpttyError, OpttyNotFoundError
 
 logger = logging.getLogger(__name__)
 

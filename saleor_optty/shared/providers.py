@@ -13,9 +13,9 @@ from decimal import Decimal
 
 from django.core.cache import cache
 
-from .config import OpttyConfiguration
-from .optty import FAST_POLICY, MoneyError, OpttyError, PaymentOption
-from .optty.money import quantize
+from ..core.config import OpttyConfiguration
+from ..optty import FAST_POLICY, MoneyError, OpttyError, PaymentOption
+from ..optty.money import quantize
 
 logger = logging.getLogger(__name__)
 

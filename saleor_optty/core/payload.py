@@ -27,8 +27,8 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .optty.money import MoneyError, normalise_currency, optty_exponent, quantize
-from .optty.types import Address, Customer, OrderItem, OrderRequest, SumRuleError
+from ..optty.money import MoneyError, normalise_currency, optty_exponent, quantize
+from ..optty.types import Address, Customer, OrderItem, OrderRequest, SumRuleError
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,13 @@
-"""The ledger, as the plugin stores it: every capture, refund and void in
-:class:`~saleor_optty.models.OpttyOperation`, written before it is sent to Optty.
+"""The ledger as the adapters store it: every capture, refund and void written as an
+operation row before it is sent to Optty.
 
 The rules (what an answer means, how an unknown outcome is settled from Optty's
-/details) are :mod:`saleor_optty.core.ledger`'s; this module stores and sends. No
-Saleor imports: the plugin turns settled operations into Saleor transactions.
+/details) are :mod:`saleor_optty.core.ledger`'s; this module stores and sends. It works
+on any attempt model built on :class:`~saleor_optty.shared.models.AttemptBase` whose
+operations (``attempt.operations``) are built on
+:class:`~saleor_optty.shared.models.OperationBase`: the plugin's and the App's. No
+Saleor imports: each adapter shows settled operations to Saleor its own way (the
+plugin as payment transactions, the App with ``transactionEventReport``).
 """
 
 from __future__ import annotations
@@ -16,15 +20,15 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from .core import ledger
-from .models import OpttyOperation, OpttyOperationKind, OpttyOperationStatus, OpttyOrder
-from .optty import OpttyClient, OpttyError, OpttyOutcomeUnknownError, OpttyResponseError, OrderDetails
+from ..core import ledger
+from ..optty import OpttyClient, OpttyError, OpttyOutcomeUnknownError, OpttyResponseError, OrderDetails
+from .models import AttemptBase, OperationBase, OpttyOperationKind, OpttyOperationStatus
 
 _PREFIX = {OpttyOperationKind.CAPTURE: "C", OpttyOperationKind.REFUND: "R", OpttyOperationKind.VOID: "V"}
 UNSETTLED = (OpttyOperationStatus.REQUESTED, OpttyOperationStatus.UNKNOWN)
 
 
-def new_reference(attempt: OpttyOrder, kind: str) -> str:
+def new_reference(attempt: AttemptBase, kind: str) -> str:
     """A reference unique per operation; the order's reference keeps it traceable."""
     return f"{attempt.reference}-{_PREFIX[OpttyOperationKind(kind)]}{secrets.token_hex(4).upper()}"
 
@@ -38,12 +42,12 @@ def _settled_key(channel_slug: str, reference: str) -> str:
     return f"saleor_optty:settled:{channel_slug}:{reference}"
 
 
-def remember_settled(attempt: OpttyOrder, status: str) -> None:
+def remember_settled(attempt: AttemptBase, status: str) -> None:
     """Duplicate callbacks of a settled attempt are then answered ``status`` without a query."""
     cache.set(_settled_key(attempt.channel_slug, attempt.reference), status, SETTLED_SECONDS)
 
 
-def forget_settled(attempt: OpttyOrder) -> None:
+def forget_settled(attempt: AttemptBase) -> None:
     cache.delete(_settled_key(attempt.channel_slug, attempt.reference))
 
 
@@ -52,7 +56,7 @@ def known_settled(channel_slug: str, reference: str) -> str | None:
     return cache.get(_settled_key(channel_slug, reference))
 
 
-def record(attempt: OpttyOrder, kind: str, amount: Decimal, *, source: str) -> OpttyOperation:
+def record(attempt: AttemptBase, kind: str, amount: Decimal, *, source: str) -> OperationBase:
     """Write the operation as requested, before anything is sent.
 
     Outside a transaction this commits at once; inside one (Saleor's staff actions run
@@ -61,8 +65,7 @@ def record(attempt: OpttyOrder, kind: str, amount: Decimal, *, source: str) -> O
     operation's answer is lost.
     """
     forget_settled(attempt)
-    return OpttyOperation.objects.create(
-        order=attempt,
+    return attempt.operations.create(
         kind=kind,
         reference=new_reference(attempt, kind),
         amount=amount,
@@ -71,7 +74,7 @@ def record(attempt: OpttyOrder, kind: str, amount: Decimal, *, source: str) -> O
     )
 
 
-def send(client: OpttyClient, operation: OpttyOperation, *, description: str = "") -> OpttyOperation:
+def send(client: OpttyClient, operation: OperationBase, *, description: str = "") -> OperationBase:
     """Send a recorded operation and record Optty's answer; raises the OpttyError it got.
 
     An answer that may have been lost leaves the operation UNKNOWN (the error raised is
@@ -97,8 +100,8 @@ def send(client: OpttyClient, operation: OpttyOperation, *, description: str = "
     return operation
 
 
-def _call(client: OpttyClient, operation: OpttyOperation, description: str):
-    order = operation.order
+def _call(client: OpttyClient, operation: OperationBase, description: str):
+    order = operation.attempt
     kind = OpttyOperationKind(operation.kind)
     common = {"amount": operation.amount, "currency": operation.currency}
     if kind is OpttyOperationKind.CAPTURE:
@@ -112,13 +115,13 @@ def _call(client: OpttyClient, operation: OpttyOperation, description: str):
 
 
 def perform(
-    client: OpttyClient, attempt: OpttyOrder, kind: str, amount: Decimal, *, source: str, description: str = ""
-) -> OpttyOperation:
+    client: OpttyClient, attempt: AttemptBase, kind: str, amount: Decimal, *, source: str, description: str = ""
+) -> OperationBase:
     """Record, then send, one new operation."""
     return send(client, record(attempt, kind, amount, source=source), description=description)
 
 
-def unsettled(attempt: OpttyOrder, kind: str, amount: Decimal) -> OpttyOperation | None:
+def unsettled(attempt: AttemptBase, kind: str, amount: Decimal) -> OperationBase | None:
     """The oldest operation of this kind and amount whose outcome Optty has not given."""
     return (
         attempt.operations.filter(kind=kind, amount=amount, status__in=UNSETTLED, source__in=("dashboard", "plugin"))
@@ -132,12 +135,12 @@ class Settled:
     """What one reading of Optty's record changed in the ledger."""
 
     #: Operations whose outcome is now known, newly (succeeded or failed).
-    settled: tuple[OpttyOperation, ...]
+    settled: tuple[OperationBase, ...]
     #: Refunds Optty made that no operation of ours accounts for, now recorded.
-    foreign_refunds: tuple[OpttyOperation, ...]
+    foreign_refunds: tuple[OperationBase, ...]
 
 
-def settle(attempt: OpttyOrder, details: OrderDetails) -> Settled:
+def settle(attempt: AttemptBase, details: OrderDetails) -> Settled:
     """Settle every operation that Optty's record of the order (``/details``) accounts for.
 
     The caller reads ``details`` before taking any lock. This runs under the attempt's
@@ -146,7 +149,7 @@ def settle(attempt: OpttyOrder, details: OrderDetails) -> Settled:
     now = timezone.now()
     settled, foreign = [], []
     with transaction.atomic():
-        attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
+        attempt = type(attempt).objects.select_for_update().get(pk=attempt.pk)
         operations = {op.pk: op for op in attempt.operations.all()}
         result = ledger.settle([_as_ledger(op) for op in operations.values()], details, now=now)
         for settlement in result.settlements:
@@ -162,8 +165,7 @@ def settle(attempt: OpttyOrder, details: OrderDetails) -> Settled:
                 settled.append(op)
         for entry in result.foreign_refunds:
             foreign.append(
-                OpttyOperation.objects.create(
-                    order=attempt,
+                attempt.operations.create(
                     kind=OpttyOperationKind.REFUND,
                     reference=f"OPTTY-{entry.record_id}"[:64],
                     amount=entry.amount,
@@ -178,24 +180,24 @@ def settle(attempt: OpttyOrder, details: OrderDetails) -> Settled:
     return Settled(tuple(settled), tuple(foreign))
 
 
-def shown_in_saleor(operation: OpttyOperation) -> None:
+def shown_in_saleor(operation: OperationBase) -> None:
     operation.in_saleor = True
     operation.save(update_fields=["in_saleor"])
 
 
-def not_yet_in_saleor(attempt: OpttyOrder) -> list[OpttyOperation]:
+def not_yet_in_saleor(attempt: AttemptBase) -> list[OperationBase]:
     """Succeeded operations Saleor's payment does not show yet (settled after a lost answer)."""
     return list(attempt.operations.filter(status=OpttyOperationStatus.SUCCEEDED, in_saleor=False).order_by("created_at"))
 
 
-def returned_amount(attempt: OpttyOrder) -> Decimal:
+def returned_amount(attempt: AttemptBase) -> Decimal:
     """What has gone back to the shopper: succeeded refunds and voids."""
     kinds = (OpttyOperationKind.REFUND, OpttyOperationKind.VOID)
     ops = attempt.operations.filter(kind__in=kinds, status=OpttyOperationStatus.SUCCEEDED)
     return sum((op.amount for op in ops), Decimal(0))
 
 
-def _as_ledger(op: OpttyOperation) -> ledger.Operation:
+def _as_ledger(op: OperationBase) -> ledger.Operation:
     return ledger.Operation(
         key=op.pk,
         kind=ledger.OperationKind(op.kind),
@@ -208,7 +210,7 @@ def _as_ledger(op: OpttyOperation) -> ledger.Operation:
     )
 
 
-def _save(operation: OpttyOperation, status: str, *, error: str) -> None:
+def _save(operation: OperationBase, status: str, *, error: str) -> None:
     operation.status = status
     operation.error = error[:300]
     fields = ["status", "error", "optty_id", "amount"]

@@ -5,10 +5,12 @@ from collections import Counter
 from celery import shared_task
 
 from . import reconcile
+from .apps import RECONCILE_TASK
 from .saleor_compat import allow_writer
 
 
-@shared_task
+# Named as before the plugin moved into its own package, so beat schedules keep working.
+@shared_task(name=RECONCILE_TASK)
 def reconcile_optty_orders() -> dict[str, int]:
     """Reconcile every Optty order that is due; safe to run any number of times, even at once."""
     # Saleor's tasks read from the replica unless told otherwise; this one locks and writes.
