@@ -12,15 +12,29 @@ HERE = Path(__file__).parent
 about: dict = {}
 exec((HERE / "saleor_optty" / "__version__.py").read_text(), about)
 
-TEST_REQUIRES = [
+#: The Saleor App (``saleor-optty[app]``): a service of its own, so it brings its own
+#: framework, server and database drivers; none of them reaches the plugin's install.
+APP_REQUIRES = [
     "Django>=4.2,<6",
+    "PyJWT[crypto]>=2.8,<3",  # Saleor's webhook signatures (detached JWS) and Dashboard tokens
+    "dj-database-url>=2.1,<4",
+    "gunicorn>=22",
+    "psycopg[binary]>=3.1",
+    "redis>=5",  # Django's Redis cache, and Celery's broker
+    "celery>=5.3,<6",
+]
+
+TEST_REQUIRES = [
+    *APP_REQUIRES,
     # Validates the README's GraphQL documents against Saleor's schemas (tests/schema/).
     "graphql-core>=3.2,<3.4",
     "hypothesis>=6.100",
     # Drives Debian's Chromium (/usr/bin/chromium) in tests/unit/test_browser.py; its own
     # browser downloads are never used.
     "playwright>=1.40",
-    "psycopg[binary]>=3.1",
+    # Checks the App's webhook answers against Saleor's own JSON schemas, where Saleor's
+    # source is at hand (tests/app).
+    "jsonschema>=4.20",
     "pytest>=8",
     "pytest-django>=4.8",
 ]
@@ -48,7 +62,7 @@ setup(
         # a floor only, so pip never fights the host's pins.
         "requests>=2.28,<3",
     ],
-    extras_require={"test": TEST_REQUIRES},
+    extras_require={"app": APP_REQUIRES, "test": TEST_REQUIRES},
     entry_points={
         # The entry point's *name* is appended to Saleor's INSTALLED_APPS, so it must be
         # the importable Django app package (whose label stays "saleor_optty").
@@ -56,6 +70,7 @@ setup(
         "console_scripts": [
             "optty-emulator = saleor_optty.emulator.__main__:main",
             "optty-check = saleor_optty.diagnostics:main",
+            "saleor-optty-app = saleor_optty.app.cli:main",
         ],
     },
     classifiers=[

@@ -1,32 +1,20 @@
-"""Django settings for the unit suite: the plugin's own app, no Saleor.
+"""Django settings for the unit suite: the App's own settings, plus the plugin's Django
+app (its models need no Saleor), in one test project.
 
 DATABASE_URL=postgres://user@host:port/name selects PostgreSQL (as CI does);
 without it the suite runs on SQLite.
 """
 
 import os
-from urllib.parse import unquote, urlparse
 
-SECRET_KEY = "saleor-optty-tests"
-USE_TZ = True
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "saleor_optty.plugin"]
+os.environ.setdefault("OPTTY_APP_SECRET_KEY", "saleor-optty-tests")
+os.environ.setdefault("OPTTY_APP_URL", "http://testserver")
+
+from saleor_optty.app.settings import *  # noqa: E402,F403
+from saleor_optty.app.settings import INSTALLED_APPS  # noqa: E402
+
+INSTALLED_APPS = [*INSTALLED_APPS, "saleor_optty.plugin"]
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-
-
-def _database(url: str | None) -> dict:
-    if not url:
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
-    parsed = urlparse(url)
-    if parsed.scheme not in ("postgres", "postgresql"):
-        raise ValueError(f"Unsupported DATABASE_URL scheme {parsed.scheme!r}")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": parsed.path.lstrip("/"),
-        "USER": unquote(parsed.username or ""),
-        "PASSWORD": unquote(parsed.password or ""),
-        "HOST": parsed.hostname or "",
-        "PORT": str(parsed.port or ""),
-    }
-
-
-DATABASES = {"default": _database(os.environ.get("DATABASE_URL"))}
+if not os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
