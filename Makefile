@@ -15,7 +15,7 @@ $(STAMP): setup.py
 test: test-unit test-integration
 
 test-unit: $(STAMP)
-	$(PYTHON) -m pytest tests/unit
+	$(PYTHON) -m pytest tests/unit tests/app
 
 # Runs against a real Saleor when `saleor` is importable (see README, "How it is tested").
 # Without Saleor every module skips itself at import, which pytest reports as exit code 5

@@ -14,12 +14,47 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from ..optty import ENVIRONMENTS, HttpPolicy, OpttyClient, TokenStore
+from ..optty import ENVIRONMENTS, HttpPolicy, OpttyAuthenticationError, OpttyClient, OpttyError, TokenStore
 from ..optty.client import DEFAULT_POLICY
 
 DEFAULT_REFERENCE_PREFIX = "SALEOR-"
 #: Optty does not document a limit; every reference this plugin makes stays well inside 50.
 MAX_REFERENCE_PREFIX_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class FieldText:
+    label: str
+    help_text: str
+
+
+#: What each setting is called and how it is explained: one text for the plugin's form in
+#: Saleor's Dashboard, the App's configuration page and ``saleor-optty-app configure``.
+FIELD_TEXT: dict[str, FieldText] = {
+    "environment": FieldText("Environment", "sandbox (Optty's QA hosts) or production."),
+    "api_url": FieldText("API URL override", "Leave empty to use the environment's API host."),
+    "auth_url": FieldText("Token URL override", "Leave empty to use the environment's token endpoint."),
+    "client_id": FieldText("Client ID", "From Optty's portal: View profile → View credentials."),
+    "client_secret": FieldText("Client secret", "From Optty's portal: View profile → View credentials."),
+    "payment_secret": FieldText(
+        "Payment secret", "Optty's payment (hash) secret; it signs the shopper's return from the provider."
+    ),
+    "optty_channel": FieldText(
+        "Optty channel alias", "Optional: an Optty channel alias, when your Optty account has several."
+    ),
+    "providers": FieldText(
+        "Providers", "Comma-separated allow-list, e.g. KLARNA,AFTERPAY_AU. Empty offers all that Optty offers."
+    ),
+    "auto_capture": FieldText("Capture automatically", "Off: payments are authorised and captured from the Dashboard."),
+    "supported_currencies": FieldText("Supported currencies", "Comma-separated ISO codes, e.g. AUD,NZD."),
+    "order_reference_prefix": FieldText(
+        "Order reference prefix",
+        "Starts every Optty order reference, so your orders are easy to find in Optty's portal.",
+    ),
+    "callback_url": FieldText(
+        "Callback URL", "Paste this into Optty's portal: Admin settings → Webhook/Callback Settings."
+    ),
+}
 
 
 def _as_bool(value: Any) -> bool:
@@ -98,6 +133,19 @@ class OpttyConfiguration:
             problems["order_reference_prefix"] = (
                 f"Use up to {MAX_REFERENCE_PREFIX_LENGTH} letters, digits, '-' or '_'."
             )
+        return problems
+
+    def checked_problems(self, *, token_store: TokenStore | None = None) -> dict[str, str]:
+        """:meth:`problems`, and when there are none, whether Optty accepts the credentials
+        (a token request): what a merchant is told when saving a configuration."""
+        problems = self.problems()
+        if not problems:
+            try:
+                self.client(token_store=token_store).check_credentials()
+            except OpttyAuthenticationError as error:
+                problems["client_secret"] = error.message
+            except OpttyError as error:
+                problems["environment"] = f"Could not reach Optty to check the credentials: {error.message}"
         return problems
 
     def allows_provider(self, provider: str) -> bool:

@@ -4,8 +4,8 @@ import json
 
 from django.contrib import admin
 
-from .models import OpttyNotification, OpttyOperation, OpttyOrder
 from ..optty.redact import audit_payload
+from .models import OpttyNotification, OpttyOperation, OpttyOrder
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

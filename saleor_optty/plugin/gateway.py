@@ -15,15 +15,15 @@ from functools import cached_property
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
-from . import transitions, webhooks
-from ..shared import operations, providers
-from . import saleor_compat as saleor
-from ..core.config import DEFAULT_REFERENCE_PREFIX, OpttyConfiguration
 from ..consts import GATEWAY_ID, PLUGIN_NAME, RETURN_PATH
-from .models import OpttyOperationKind, OpttyOperationStatus, OpttyOrder, OpttyOrderState
+from ..core.config import DEFAULT_REFERENCE_PREFIX, OpttyConfiguration
+from ..core.payload import build_order_request
 from ..optty import MoneyError, OpttyAuthenticationError, OpttyClient, OpttyError, OpttyOutcomeUnknownError
 from ..optty.money import format_amount
-from ..core.payload import build_order_request
+from ..shared import operations, providers
+from . import saleor_compat as saleor
+from . import transitions, webhooks
+from .models import OpttyOperationKind, OpttyOperationStatus, OpttyOrder, OpttyOrderState
 
 logger = logging.getLogger(__name__)
 

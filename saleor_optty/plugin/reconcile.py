@@ -20,60 +20,26 @@ never does. One attempt failing never stops the others, and two runs never overl
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
-from zlib import crc32
 
-from django.core.cache import cache
-from django.db import connection
-from django.db.models import Q
-from django.utils import timezone
-
-from . import transitions
-from ..shared import operations
-from . import saleor_compat as saleor
-from ..core.ledger import REQUESTED_GRACE
-from .models import OpttyNotification, OpttyOperationStatus, OpttyOrder, OpttyOrderState
 from ..optty import OpttyError, OpttyNotFoundError
+from ..shared import reconciliation
+from ..shared.reconciliation import DEFAULT_MAX_AGE, DEFAULT_MIN_AGE, Reconciled, record_needed
+from . import saleor_compat as saleor
+from . import transitions
+from .models import OpttyNotification, OpttyOrder, OpttyOrderState
 
 logger = logging.getLogger(__name__)
 
-#: Long enough for the shopper's return and Optty's callbacks to have come first.
-DEFAULT_MIN_AGE = timedelta(minutes=15)
-#: Optty gives up on unfinished orders well before this; older unpaid attempts are abandoned carts.
-DEFAULT_MAX_AGE = timedelta(days=7)
-#: The wait after the n-th look is FIRST_RETRY × 2ⁿ, up to a cap.
-FIRST_RETRY = timedelta(minutes=5)
-#: Attempts that hold money are looked at at least this often, forever.
-MONEY_RETRY_CAP = timedelta(hours=1)
-UNPAID_RETRY_CAP = timedelta(hours=6)
-_RUN_LOCK = crc32(b"saleor_optty.reconcile")
+__all__ = ["DEFAULT_MAX_AGE", "DEFAULT_MIN_AGE", "Reconciled", "due_attempts", "reconcile"]
 
-
-@dataclass(frozen=True)
-class Reconciled:
-    reference: str
-    status: str
-    message: str
+#: The PostgreSQL advisory lock (or cache key) that keeps two runs from overlapping.
+RUN_LOCK = "saleor_optty.reconcile"
 
 
 def due_attempts(*, min_age: timedelta = DEFAULT_MIN_AGE, max_age: timedelta = DEFAULT_MAX_AGE):
     """The attempts to look at now, those waiting longest first."""
-    now = timezone.now()
-    unsettled = Q(operations__status=OpttyOperationStatus.UNKNOWN) | Q(
-        operations__status=OpttyOperationStatus.REQUESTED, operations__created_at__lte=now - REQUESTED_GRACE
-    )
-    holds_money = (
-        Q(state=OpttyOrderState.SUCCESSFUL, finalised_at__isnull=True)
-        | unsettled
-        | Q(operations__status=OpttyOperationStatus.SUCCEEDED, operations__in_saleor=False)
-        | Q(sync_due=True)
-    )
-    outcome_unknown = Q(finalised_at__isnull=True, created_at__gte=now - max_age)
-    never_stored = Q(state=OpttyOrderState.FAILED, resolution=transitions.UNKNOWN_TO_OPTTY, created_at__gte=now - max_age)
-    due_now = Q(next_check_at__lte=now) | Q(next_check_at__isnull=True, created_at__lte=now - min_age)
-    ids = OpttyOrder.objects.filter((holds_money | outcome_unknown | never_stored) & due_now).values("pk")
-    return OpttyOrder.objects.filter(pk__in=ids).order_by("next_check_at", "created_at")
+    return reconciliation.due_attempts(OpttyOrder, min_age=min_age, max_age=max_age)
 
 
 def reconcile(attempts, *, read_record: bool = False) -> list[Reconciled] | None:
@@ -82,28 +48,12 @@ def reconcile(attempts, *, read_record: bool = False) -> list[Reconciled] | None
     ``read_record`` reads Optty's record of every paid attempt, to find refunds made in
     Optty's portal that no callback reported; otherwise only of those known to need it.
     """
-    with _single_run() as running:
-        if not running:
-            logger.info("Optty reconciliation is already running elsewhere; this run does nothing.")
-            return None
-        results = []
-        for attempt in attempts:
-            result = _reconcile_isolated(attempt, read_record=read_record)
-            results.append(result)
-            OpttyNotification.objects.create(
-                event="reconcile", reference=result.reference, outcome=f"{result.status}: {result.message}"[:255]
-            )
-        return results
-
-
-def _reconcile_isolated(attempt: OpttyOrder, *, read_record: bool) -> Reconciled:
-    try:
-        result = _reconcile_one(attempt, read_record=read_record)
-    except Exception as error:  # noqa: BLE001 - one attempt must not stop the others
-        logger.exception("Reconciling Optty order %s failed.", attempt.reference)
-        result = Reconciled(attempt.reference, "error", f"{type(error).__name__}: {str(error)[:200]}")
-    _schedule_next_check(attempt)
-    return result
+    return reconciliation.run(
+        attempts,
+        lambda attempt: _reconcile_one(attempt, read_record=read_record),
+        audit_model=OpttyNotification,
+        lock_name=RUN_LOCK,
+    )
 
 
 def _reconcile_one(attempt: OpttyOrder, *, read_record: bool) -> Reconciled:
@@ -112,7 +62,7 @@ def _reconcile_one(attempt: OpttyOrder, *, read_record: bool) -> Reconciled:
         return Reconciled(attempt.reference, "skipped", f"Optty is not active in channel {attempt.channel_slug}")
     client = plugin.client
     try:
-        if attempt.state == OpttyOrderState.SUCCESSFUL and (read_record or _record_needed(attempt)):
+        if attempt.state == OpttyOrderState.SUCCESSFUL and (read_record or record_needed(attempt)):
             settled = transitions.sync_with_optty(client, attempt)
             if settled.settled or settled.foreign_refunds:
                 logger.info(
@@ -133,48 +83,3 @@ def _reconcile_one(attempt: OpttyOrder, *, read_record: bool) -> Reconciled:
         logger.warning("Could not reconcile Optty order %s: %s", attempt.reference, error)
         return Reconciled(attempt.reference, "retry", error.message)
     return Reconciled(attempt.reference, outcome.status, outcome.message)
-
-
-def _record_needed(attempt: OpttyOrder) -> bool:
-    """Whether only Optty's record can settle something: a lost answer, a refund Optty
-    reported that could not be read, or a settled operation Saleor does not show yet."""
-    return attempt.sync_due or attempt.operations.filter(
-        Q(status__in=operations.UNSETTLED) | Q(status=OpttyOperationStatus.SUCCEEDED, in_saleor=False)
-    ).exists()
-
-
-def _schedule_next_check(attempt: OpttyOrder) -> None:
-    attempt.refresh_from_db()
-    holds_money = attempt.state == OpttyOrderState.SUCCESSFUL or attempt.operations.filter(
-        status__in=operations.UNSETTLED
-    ).exists()
-    cap = MONEY_RETRY_CAP if holds_money else UNPAID_RETRY_CAP
-    wait = min(FIRST_RETRY * 2 ** min(attempt.checks, 16), cap)
-    OpttyOrder.objects.filter(pk=attempt.pk).update(next_check_at=timezone.now() + wait, checks=attempt.checks + 1)
-
-
-class _single_run:
-    """At most one reconciliation at a time, across processes and hosts.
-
-    PostgreSQL's session advisory lock is released even if the process dies; other
-    databases fall back to a cache key, which a dead process leaves for its timeout.
-    """
-
-    def __enter__(self) -> bool:
-        self._postgres = connection.vendor == "postgresql"
-        if self._postgres:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_lock(%s)", [_RUN_LOCK])
-                self._held = bool(cursor.fetchone()[0])
-        else:
-            self._held = cache.add("saleor_optty:reconcile-running", True, timeout=3600)
-        return self._held
-
-    def __exit__(self, *exc_info) -> None:
-        if not self._held:
-            return
-        if self._postgres:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [_RUN_LOCK])
-        else:
-            cache.delete("saleor_optty:reconcile-running")

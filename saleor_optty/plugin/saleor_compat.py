@@ -22,7 +22,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.urls import reverse
-
 from saleor.checkout.calculations import calculate_checkout_total_with_gift_cards
 from saleor.checkout.complete_checkout import complete_checkout
 from saleor.checkout.fetch import fetch_checkout_info, fetch_checkout_lines
@@ -42,9 +41,9 @@ from saleor.plugins.error_codes import PluginErrorCode
 from saleor.plugins.manager import get_plugins_manager
 
 from ..consts import GATEWAY_ID
+from ..core.payload import Cart, CartLine
 from ..optty.types import Address as OpttyAddress
 from ..optty.types import Customer
-from ..core.payload import Cart, CartLine
 
 if TYPE_CHECKING:
     from saleor.checkout.fetch import CheckoutInfo

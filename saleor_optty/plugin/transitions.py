@@ -28,12 +28,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..shared import operations
-from . import saleor_compat as saleor
 from ..consts import STOREFRONT_STATUS
 from ..core.decision import Decision, Verdict, decide, is_captured
-from .models import OpttyNotification, OpttyOperationKind, OpttyOrder, OpttyOrderState
 from ..optty import OpttyClient, OpttyError, OrderStatus, PaymentStatus
+from ..shared import operations
+from ..shared.models import FAILURE_STATES
+from ..shared.reconciliation import UNKNOWN_TO_OPTTY
+from . import saleor_compat as saleor
+from .models import OpttyNotification, OpttyOperationKind, OpttyOrder, OpttyOrderState
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +44,6 @@ logger = logging.getLogger(__name__)
 RETURN_STATUS = {OpttyOrderState(status.value): word for status, word in STOREFRONT_STATUS.items()}
 RETURN_STATUS[OpttyOrderState.CREATED] = "pending"
 
-FAILURE_STATES = (OpttyOrderState.DECLINED, OpttyOrderState.CANCELLED, OpttyOrderState.FAILED)
-UNKNOWN_TO_OPTTY = "Optty has no such order"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st  # noqa: E402
 from saleor.order.models import Order  # noqa: E402
 from saleor.payment.models import Payment  # noqa: E402
 from saleor_optty.plugin import webhooks  # noqa: E402
+from saleor_optty.shared import callbacks  # noqa: E402
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -29,7 +30,7 @@ REFERENCE, CALLBACK_KEY, WEBHOOK_KEY = "<reference>", "<callback-key>", "<webhoo
 small_bodies = st.binary(max_size=300) | json_values.map(lambda value: json.dumps(value).encode())
 # Built from small draws: Hypothesis cannot draw 64 KiB itself.
 large_bodies = st.tuples(small_bodies, st.sampled_from([b" ", b"x", b"[", b"\x00"])).map(
-    lambda drawn: drawn[0] + drawn[1] * (webhooks.MAX_BODY_BYTES + 1)
+    lambda drawn: drawn[0] + drawn[1] * (callbacks.MAX_BODY_BYTES + 1)
 )
 nested_bodies = st.tuples(
     st.integers(min_value=1, max_value=30_000),

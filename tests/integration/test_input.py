@@ -12,7 +12,7 @@ pytest.importorskip("saleor", reason="Saleor is not installed; see README, 'Test
 from freezegun import freeze_time  # noqa: E402
 
 from saleor.order.models import Order  # noqa: E402
-from saleor_optty.plugin import webhooks  # noqa: E402
+from saleor_optty.shared import callbacks  # noqa: E402
 from saleor_optty.plugin.models import OpttyNotification  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def test_a_non_ascii_key_is_refused_like_any_wrong_key(started, key):
         b"[" * 50_000,  # deeper than the parser goes: RecursionError
         b'{"data":' * 7_000 + b"{}" + b"}" * 7_000,
         b"[" * 500 + b"]" * 500,  # parsed, but never walked
-        json.dumps({"event": "ORDER_ASYNC_CALLBACK"}).encode() + b" " * webhooks.MAX_BODY_BYTES,
+        json.dumps({"event": "ORDER_ASYNC_CALLBACK"}).encode() + b" " * callbacks.MAX_BODY_BYTES,
     ],
     ids=["too-deep", "nested-objects", "nested-within-limits", "over-64-KiB"],
 )
@@ -67,7 +67,7 @@ def test_refusals_write_one_counted_record_per_channel_and_minute(started, caplo
         for _ in range(5):
             assert post(storefront, wrong).status_code == 403
         assert refusals() == ["rejected: wrong URL key (1 since the last record)"]
-        clock.tick(webhooks.REFUSALS_RECORD_SECONDS + 1)
+        clock.tick(callbacks.REFUSALS_RECORD_SECONDS + 1)
         assert post(storefront, wrong).status_code == 403
     assert refusals() == [
         "rejected: wrong URL key (1 since the last record)",

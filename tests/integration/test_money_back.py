@@ -17,6 +17,7 @@ from saleor.order.models import Order  # noqa: E402
 from saleor.payment import ChargeStatus, TransactionKind  # noqa: E402
 from saleor.payment.models import Payment  # noqa: E402
 from saleor_optty.plugin import reconcile, transitions  # noqa: E402
+from saleor_optty.shared import reconciliation  # noqa: E402
 from saleor_optty.plugin.models import OpttyNotification, OpttyOperation, OpttyOrder, OpttyOrderState  # noqa: E402
 
 from . import documents  # noqa: E402
@@ -187,7 +188,7 @@ def test_two_reconciliation_runs_never_overlap():
         finally:
             connections.close_all()
 
-    with reconcile._single_run() as running:
+    with reconciliation._single_run(reconcile.RUN_LOCK) as running:
         assert running
         thread = threading.Thread(target=second_run)
         thread.start()

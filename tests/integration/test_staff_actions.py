@@ -31,7 +31,7 @@ def test_refunds_full_and_partial_each_with_its_own_reference(storefront, dashbo
     second = dashboard(documents.ORDER_REFUND, "orderRefund", id=order_id, amount="2.50")
     assert second["errors"] == [] and second["order"]["paymentStatus"] == "PARTIALLY_REFUNDED"
 
-    refunds = OpttyOperation.objects.filter(order__reference=reference, kind="refund", status="succeeded")
+    refunds = OpttyOperation.objects.filter(attempt__reference=reference, kind="refund", status="succeeded")
     assert sorted(r.amount for r in refunds) == [Decimal("2.50"), Decimal("5.00")]
     assert len({r.reference for r in refunds}) == 2
     at_optty = optty.order(reference)
@@ -50,7 +50,7 @@ def test_an_over_refund_is_refused_with_optty_reason(storefront, dashboard, optt
     assert [e["message"] for e in refused["errors"]] == ["Optty refused the refund: Over refund limit"]
     payment.refresh_from_db()
     assert payment.charge_status == ChargeStatus.FULLY_CHARGED
-    failed = OpttyOperation.objects.get(order__reference=reference, kind="refund")
+    failed = OpttyOperation.objects.get(attempt__reference=reference, kind="refund")
     assert not failed.succeeded and failed.error == "Over refund limit"
 
 
@@ -64,7 +64,7 @@ def test_without_auto_capture_staff_capture_from_the_dashboard(storefront, dashb
     # Saleor's legacy payments allow one capture; KLARNA allows it to be partial.
     captured = dashboard(documents.ORDER_CAPTURE, "orderCapture", id=documents.global_id("Order", order.pk), amount="10.00")
     assert captured["errors"] == [] and captured["order"]["paymentStatus"] == "PARTIALLY_CHARGED"
-    capture = OpttyOperation.objects.get(order__reference=reference, kind="capture")
+    capture = OpttyOperation.objects.get(attempt__reference=reference, kind="capture")
     assert capture.succeeded and capture.amount == Decimal("10.00")
     at_optty = optty.order(reference)
     assert (at_optty["capture_status"], at_optty["captured_amount"]) == ("PARTIALLY_CAPTURED", Decimal("10.00"))
@@ -77,5 +77,5 @@ def test_void_an_uncaptured_authorisation(storefront, dashboard, optty_plugin, o
     assert voided["errors"] == []
     assert payment.transactions.filter(kind=TransactionKind.VOID, is_success=True).count() == 1
     assert optty.order(reference)["capture_status"] == "VOIDED"
-    void = OpttyOperation.objects.get(order__reference=reference, kind="void")
+    void = OpttyOperation.objects.get(attempt__reference=reference, kind="void")
     assert void.succeeded and void.amount == payment.total

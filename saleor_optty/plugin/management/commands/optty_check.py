@@ -3,9 +3,9 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ....diagnostics import Check, parse_amount, parse_currency, report, run_checks
 from ... import saleor_compat as saleor
 from ... import webhooks
-from ....diagnostics import Check, parse_amount, parse_currency, report, run_checks
 
 
 class Command(BaseCommand):

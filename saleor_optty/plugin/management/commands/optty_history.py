@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...models import OpttyNotification, OpttyOrder
 from ....optty.redact import audit_payload
+from ...models import OpttyNotification, OpttyOrder
 
 
 class Command(BaseCommand):

@@ -1,0 +1,130 @@
+"""Authenticating Optty's callbacks and the shopper's return, and keeping their audit trail.
+
+Optty does not sign its callbacks, so each callback URL carries a key that only Optty was
+given: an HMAC, under Django's ``SECRET_KEY`` (Saleor's for the plugin, the App's own for
+the App), of what the URL names (the order's reference, or the merchant's channel). A
+right key still only triggers ``GET /orders/{reference}``; a wrong one is refused and
+counted, so that whoever sends them cannot grow the audit trail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+from contextlib import nullcontext
+from decimal import Decimal
+from typing import Any
+
+from django.core.cache import cache
+from django.db import DatabaseError, transaction
+from django.http import HttpResponse, JsonResponse
+from django.utils.crypto import salted_hmac
+from django.utils.html import escape
+
+from ..optty.redact import audit_payload
+from .models import NotificationBase
+
+logger = logging.getLogger(__name__)
+
+#: Salts of the two kinds of URL key: a per-order callback, the merchant's webhook.
+CALLBACK_SALT = "saleor_optty.callback"
+WEBHOOK_SALT = "saleor_optty.webhooks"
+MAX_BODY_BYTES = 64 * 1024
+#: Requests with a wrong URL key write at most one audit record per scope this often.
+REFUSALS_RECORD_SECONDS = 60
+#: Every reference either adapter makes has this shape; anything else is looked up nowhere.
+REFERENCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+#: Events after which Optty's record of the money may differ from Saleor's.
+REFUND_CALLBACK = "REFUND_CALLBACK"
+ORDER_STATUS_UPDATE = "ORDER_STATUS_UPDATE"
+MONEY_EVENTS = (REFUND_CALLBACK, ORDER_STATUS_UPDATE)
+
+
+def url_key(salt: str, value: str) -> str:
+    # Keyed with Django's SECRET_KEY: nothing to store, and it changes if the key does.
+    return salted_hmac(salt, value, algorithm="sha256").hexdigest()[:40]
+
+
+def key_matches(key: str, salt: str, value: str) -> bool:
+    # compare_digest raises TypeError on non-ASCII text, and no right key is non-ASCII.
+    return key.isascii() and hmac.compare_digest(key, url_key(salt, value))
+
+
+def read_json(body: bytes) -> Any:
+    """The body as JSON, or None when it is not JSON Optty sends (callers treat both None
+    and JSON that is not an object as malformed)."""
+    if len(body) > MAX_BODY_BYTES:
+        return None
+    try:
+        # Numbers as Decimal, so amounts keep their exact text; NaN and Infinity are not
+        # JSON (RFC 8259), and Optty sends neither.
+        return json.loads(body or b"{}", parse_float=Decimal, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        return None
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON a payment service sends")
+
+
+def callback_event(payload: Any, default: str) -> str:
+    """The callback's event name, or "malformed" for a body that is not a JSON object."""
+    if not isinstance(payload, dict):
+        return "malformed"
+    return str(payload.get("event") or default)[:64]
+
+
+def audit(model: type[NotificationBase], event: str, reference: str, outcome: str, payload: Any) -> None:
+    """One audit record, keeping only the allow-listed fields of ``payload``; never raises."""
+    try:
+        # Inside a transaction, a savepoint, so that a failed audit write never breaks the
+        # caller's; outside one (a callback), the insert commits by itself.
+        with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
+            model.objects.create(
+                event=storable(event, 64),
+                reference=storable(reference, 64),
+                outcome=storable(outcome, 255),
+                payload=audit_payload(payload),
+            )
+    except DatabaseError:
+        logger.exception("Could not record an Optty notification for %s", reference)
+
+
+def refuse_unauthenticated(model: type[NotificationBase], scope: str, reference: str) -> JsonResponse:
+    """403; the refusal is counted, so that whoever sends them cannot grow the audit trail.
+
+    Anyone can reach these URLs. Each refusal adds one to a counter per ``scope`` (a
+    channel) in the cache, and at most one audit record (and one log line) per scope and
+    REFUSALS_RECORD_SECONDS says how many were counted since the previous one, giving the
+    reference of the request that wrote it. Counts are best effort: an evicted counter,
+    a per-process cache or a race between two refusals counts fewer.
+    """
+    counter = f"optty:refused:{hashlib.sha256(scope.encode()).hexdigest()[:24]}"
+    try:
+        refused = cache.incr(counter)
+    except ValueError:  # no counter yet, or it was evicted
+        refused = 1
+        cache.set(counter, refused, timeout=None)
+    if cache.add(f"{counter}:recorded", True, REFUSALS_RECORD_SECONDS):
+        cache.set(counter, 0, timeout=None)
+        logger.warning("Refused %d Optty request(s) with a wrong URL key in %s", refused, scope)
+        audit(model, "unauthenticated", reference, f"rejected: wrong URL key ({refused} since the last record)", {})
+    return JsonResponse({"status": "forbidden"}, status=403)
+
+
+def acknowledge(status: str) -> JsonResponse:
+    return JsonResponse({"status": status}, status=200)
+
+
+def storable(text: str, limit: int) -> str:
+    return text.replace("\x00", "")[:limit]  # PostgreSQL text cannot hold NUL
+
+
+def page(status: int, message: str) -> HttpResponse:
+    """A bare page for a shopper who has no storefront to go back to."""
+    html = f"<!doctype html><meta charset=utf-8><title>Optty payment</title><p>{escape(message)}</p>"
+    return HttpResponse(html, status=status, content_type="text/html; charset=utf-8")
