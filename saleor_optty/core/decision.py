@@ -57,3 +57,17 @@ def decide(verified: OrderStatus, *, amount: Decimal, currency: str, auto_captur
     if problem:
         return Decision(Verdict.MISMATCH, captured=captured, reason=problem, amount=verified.amount)
     return Decision(Verdict.PAID, captured=captured, amount=verified.amount)
+
+
+def refusal_message(provider: str, verified: OrderStatus) -> str:
+    """What the shopper is told of a refused payment (REFUSED), with Optty's reason."""
+    name = provider.replace("_", " ").title()
+    verb = {
+        PaymentStatus.DECLINED: "declined the payment",
+        PaymentStatus.CANCELLED: "payment was cancelled",
+        PaymentStatus.FAILED: "payment failed",
+    }[verified.status]
+    message = f"{name} {verb}" if verified.status is PaymentStatus.DECLINED else f"The {name} {verb}"
+    if verified.failure_reason:
+        message += f" ({verified.failure_reason[:120]})"
+    return message + ". Choose another payment method or try again."

@@ -27,6 +27,7 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ..optty.errors import OpttyError
 from ..optty.money import MoneyError, normalise_currency, optty_exponent, quantize
 from ..optty.types import Address, Customer, OrderItem, OrderRequest, SumRuleError
 
@@ -252,3 +253,12 @@ def _check_residual_is_rounding(
             f"than rounding explains (at most {tolerance} {currency}): net total "
             f"{cart.total_net}, lines plus shipping net {lines_and_shipping}."
         )
+
+
+def create_failure_message(error: OpttyError) -> str:
+    """What the shopper is told when Optty did not create the order."""
+    # An order whose creation may have been lost is harmless: the shopper never got its
+    # redirect URL, so nobody can approve it; the next try makes a new one.
+    if error.retryable or error.outcome_unknown:
+        return "Optty is not answering right now. Please try again in a moment."
+    return f"Optty refused the order: {error.message}"

@@ -17,13 +17,13 @@ from django.core.exceptions import ValidationError
 
 from ..consts import GATEWAY_ID, PLUGIN_NAME, RETURN_PATH
 from ..core.config import DEFAULT_REFERENCE_PREFIX, OpttyConfiguration
-from ..core.payload import build_order_request
+from ..core.payload import build_order_request, create_failure_message
 from ..optty import MoneyError, OpttyAuthenticationError, OpttyClient, OpttyError, OpttyOutcomeUnknownError
 from ..optty.money import format_amount
 from ..shared import operations, providers
 from . import saleor_compat as saleor
 from . import transitions, webhooks
-from .models import OpttyOperationKind, OpttyOperationStatus, OpttyOrder, OpttyOrderState
+from .models import OpttyOperationKind, OpttyOrder, OpttyOrderState
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,11 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
                 payment_information, "This payment has already been paid through Optty; its outcome is being settled."
             )
         provider = _chosen_provider(payment_information)
-        problem = self._provider_problem(provider, payment_information)
+        if not provider:
+            return self._failure(payment_information, "Choose a buy-now-pay-later provider: pass its name as the payment token.")
+        problem = providers.provider_problem(
+            self.config, provider, payment_information.amount, payment_information.currency
+        )
         if problem:
             return self._failure(payment_information, problem)
         try:
@@ -253,7 +257,7 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
             attempt.state = OpttyOrderState.FAILED
             attempt.resolution = f"create failed: {error.message}"[:255]
             attempt.save(update_fields=["state", "resolution", "updated_at"])
-            return self._failure(payment_information, _create_error_message(error))
+            return self._failure(payment_information, create_failure_message(error))
 
         attempt.optty_order_id = created.order_id
         attempt.optty_order_token = created.order_token
@@ -316,7 +320,7 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         # must show it); the ledger tells it apart from the Dashboard's.
         source = "plugin" if attempt.is_returning else "dashboard"
         try:
-            done = self._send_once(attempt, operation_kind, amount, source=source)
+            done = operations.send_once(self.client, attempt, operation_kind, amount, source=source)
         except OpttyOutcomeUnknownError:
             return self._failure(payment_information, _unknown_outcome_message(kind, amount, attempt), kind=kind)
         except OpttyError as error:
@@ -333,29 +337,6 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
             raw_response={"reference": done.reference, "optty_id": done.optty_id},
             psp_reference=done.reference,
         )
-
-    def _send_once(self, attempt: OpttyOrder, operation_kind: str, amount, *, source: str):
-        """Send an operation, or settle the same one whose answer was lost before.
-
-        A retry from the Dashboard of an operation whose outcome is unknown first asks
-        Optty's record; only when Optty has no trace of it is it sent again, under the
-        same reference, so an Optty that de-duplicates references cannot do it twice.
-        """
-        earlier = operations.unsettled(attempt, operation_kind, amount)
-        if earlier is None:
-            return operations.perform(self.client, attempt, operation_kind, amount, source=source)
-        try:
-            details = self.client.get_order_details(attempt.reference)
-        except OpttyError as error:
-            # Still unknown, and not to be sent while Optty's record cannot be read.
-            raise OpttyOutcomeUnknownError(f"Optty's record could not be read: {error.message}") from None
-        operations.settle(attempt, details)
-        earlier.refresh_from_db()
-        if earlier.status == OpttyOperationStatus.SUCCEEDED:
-            return earlier
-        if earlier.status == OpttyOperationStatus.FAILED:
-            return operations.perform(self.client, attempt, operation_kind, amount, source=source)
-        return operations.send(self.client, earlier)
 
     # ---------------------------------------------------------------- webhook
 
@@ -388,17 +369,6 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
             )
 
     # ----------------------------------------------------------------- answers
-
-    def _provider_problem(self, provider: str, payment_information) -> str | None:
-        if not provider:
-            return "Choose a buy-now-pay-later provider: pass its name as the payment token."
-        if not self.config.allows_provider(provider):
-            return f"{provider} is not enabled for this store. Choose one of: {', '.join(self.config.providers)}."
-        offered = providers.offered(self.config, payment_information.amount, payment_information.currency)
-        names = [option["name"] for option in offered]
-        if names and provider not in names:
-            return f"{provider} is not available for this order. Choose one of: {', '.join(names)}."
-        return None
 
     @staticmethod
     def _attempt_holding_money(payment_information) -> OpttyOrder | None:
@@ -471,11 +441,3 @@ def _chosen_provider(payment_information) -> str:
     data = payment_information.data or {}
     provider = data.get("bnplProvider") if isinstance(data, dict) else None
     return str(provider or payment_information.token or "").strip().upper()
-
-
-def _create_error_message(error: OpttyError) -> str:
-    # An order whose creation may have been lost is harmless: the shopper never got its
-    # redirect URL, so nobody can approve it; the next try makes a new one.
-    if error.retryable or error.outcome_unknown:
-        return "Optty is not answering right now. Please try again in a moment."
-    return f"Optty refused the order: {error.message}"

@@ -19,17 +19,13 @@ never does. One attempt failing never stops the others, and two runs never overl
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
-from ..optty import OpttyError, OpttyNotFoundError
 from ..shared import reconciliation
-from ..shared.reconciliation import DEFAULT_MAX_AGE, DEFAULT_MIN_AGE, Reconciled, record_needed
+from ..shared.reconciliation import DEFAULT_MAX_AGE, DEFAULT_MIN_AGE, Reconciled
 from . import saleor_compat as saleor
 from . import transitions
-from .models import OpttyNotification, OpttyOrder, OpttyOrderState
-
-logger = logging.getLogger(__name__)
+from .models import OpttyNotification, OpttyOrder
 
 __all__ = ["DEFAULT_MAX_AGE", "DEFAULT_MIN_AGE", "Reconciled", "due_attempts", "reconcile"]
 
@@ -60,26 +56,4 @@ def _reconcile_one(attempt: OpttyOrder, *, read_record: bool) -> Reconciled:
     plugin = saleor.active_plugin(attempt.channel_slug)
     if plugin is None:
         return Reconciled(attempt.reference, "skipped", f"Optty is not active in channel {attempt.channel_slug}")
-    client = plugin.client
-    try:
-        if attempt.state == OpttyOrderState.SUCCESSFUL and (read_record or record_needed(attempt)):
-            settled = transitions.sync_with_optty(client, attempt)
-            if settled.settled or settled.foreign_refunds:
-                logger.info(
-                    "Optty order %s: %d operation(s) settled, %d refund(s) from Optty recorded.",
-                    attempt.reference, len(settled.settled), len(settled.foreign_refunds),
-                )  # fmt: skip
-        attempt.refresh_from_db()
-        if attempt.is_returning:
-            outcome = transitions.give_back(client, attempt)
-            if outcome is None:
-                return Reconciled(attempt.reference, "retry", f"still returning: {attempt.returning}")
-        else:
-            outcome = transitions.check_and_apply(client, attempt, source="reconcile", recheck_failure=True)
-    except OpttyNotFoundError:
-        # The create call failed before Optty stored anything: nothing can be paid (re-checked later).
-        return Reconciled(attempt.reference, "error", transitions.record_unknown_to_optty(attempt))
-    except OpttyError as error:
-        logger.warning("Could not reconcile Optty order %s: %s", attempt.reference, error)
-        return Reconciled(attempt.reference, "retry", error.message)
-    return Reconciled(attempt.reference, outcome.status, outcome.message)
+    return reconciliation.reconcile_attempt(transitions, plugin.client, attempt, read_record=read_record)

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..consts import STOREFRONT_STATUS
-from ..core.decision import Decision, Verdict, decide, is_captured
+from ..core.decision import Decision, Verdict, decide, is_captured, refusal_message
 from ..optty import OpttyClient, OpttyError, OrderStatus, PaymentStatus
 from ..shared import operations
 from ..shared.models import FAILURE_STATES
@@ -111,7 +111,7 @@ def _carry_out(attempt, payment, checkout, verified: OrderStatus, *, source: str
         _save_state(attempt, OpttyOrderState.PENDING)
         return Outcome("pending", "The provider has not decided yet.", checkout_token=token)
     if decision.verdict is Verdict.REFUSED:
-        message = failure_message(attempt, verified)
+        message = refusal_message(attempt.provider, verified)
         _save_state(attempt, OpttyOrderState(verified.status.value), final=True, resolution=message)
         saleor.refuse_payment(attempt.payment_id, cancelled=verified.status is PaymentStatus.CANCELLED)
         return Outcome(RETURN_STATUS[attempt.state], message, checkout_token=token)
@@ -287,19 +287,6 @@ def record_unknown_to_optty(attempt: OpttyOrder) -> str:
         _save_state(attempt, OpttyOrderState.FAILED, final=True, resolution=UNKNOWN_TO_OPTTY)
     saleor.refuse_payment(attempt.payment_id, cancelled=False)
     return UNKNOWN_TO_OPTTY
-
-
-def failure_message(attempt: OpttyOrder, verified: OrderStatus) -> str:
-    provider = attempt.provider.replace("_", " ").title()
-    verb = {
-        PaymentStatus.DECLINED: "declined the payment",
-        PaymentStatus.CANCELLED: "payment was cancelled",
-        PaymentStatus.FAILED: "payment failed",
-    }[verified.status]
-    message = f"{provider} {verb}" if verified.status is PaymentStatus.DECLINED else f"The {provider} {verb}"
-    if verified.failure_reason:
-        message += f" ({verified.failure_reason[:120]})"
-    return message + ". Choose another payment method or try again."
 
 
 def _save_state(attempt: OpttyOrder, state: str, *, final: bool = False, resolution: str = "") -> None:

@@ -13,20 +13,17 @@ unavailable), so Optty's own retries fill the gap.
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
-from django.db import DatabaseError
-from django.db.models import Exists, OuterRef
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect
 
 from ..consts import CALLBACK_PATH, GATEWAY_ID, RETURN_PATH, WEBHOOKS_PATH
 from ..core.config import OpttyConfiguration
-from ..optty import InvalidRedirectError, OpttyClient, OpttyError, OpttyNotFoundError, verify_return
+from ..optty import InvalidRedirectError, OpttyClient, OpttyError, verify_return
 from ..shared import callbacks, operations
 from ..shared.callbacks import CALLBACK_SALT, MONEY_EVENTS, REFERENCE, WEBHOOK_SALT, key_matches, storable, url_key
 from . import saleor_compat as saleor
 from . import transitions
-from .models import OpttyNotification, OpttyOperation, OpttyOrder, OpttyOrderState
+from .models import OpttyNotification, OpttyOrder
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +47,11 @@ def route(request, path: str, *, config: OpttyConfiguration, client: OpttyClient
     if len(parts) == 3 and f"/{parts[0]}" == CALLBACK_PATH:
         reference, key = parts[1], parts[2]
         if not key_matches(key, CALLBACK_SALT, reference):
-            return callbacks.refuse_unauthenticated(OpttyNotification, channel_slug, reference)
+            return callbacks.refuse_unauthenticated(OpttyNotification, f"channel {channel_slug}", reference)
         return handle_callback(request, reference=reference, client=client, channel_slug=channel_slug)
     if len(parts) == 2 and f"/{parts[0]}" == WEBHOOKS_PATH:
         if not key_matches(parts[1], WEBHOOK_SALT, channel_slug):
-            return callbacks.refuse_unauthenticated(OpttyNotification, channel_slug, "")
+            return callbacks.refuse_unauthenticated(OpttyNotification, f"channel {channel_slug}", "")
         return handle_merchant_webhook(request, client=client, channel_slug=channel_slug)
     return HttpResponse("Not found.", status=404, content_type="text/plain")
 
@@ -104,13 +101,7 @@ def _back_to_storefront(attempt: OpttyOrder, outcome: transitions.Outcome):
     if not return_url:
         # checkoutPaymentCreate was called without returnUrl: say what happened here instead.
         return callbacks.page(200, f"Payment {outcome.status}. {outcome.message}")
-    return HttpResponseRedirect(_add_query(return_url, query))
-
-
-def _add_query(url: str, params: dict[str, str]) -> str:
-    parts = urlparse(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
-    return urlunparse(parts._replace(query=urlencode(query + list(params.items()))))
+    return HttpResponseRedirect(callbacks.with_query(return_url, query))
 
 
 # -------------------------------------------------------------------- callbacks
@@ -119,14 +110,15 @@ def _add_query(url: str, params: dict[str, str]) -> str:
 def handle_callback(request, *, reference: str, client: OpttyClient, channel_slug: str):
     payload = callbacks.read_json(request.body)
     event = callbacks.callback_event(payload, "ORDER_ASYNC_CALLBACK")
-    settled = operations.known_settled(channel_slug, reference) if event not in MONEY_EVENTS else None
+    settled = operations.known_settled(reference) if event not in MONEY_EVENTS else None
     if settled:
-        return _acknowledge_settled(event, reference, payload, settled)  # Optty's retries and duplicates
+        # Optty's retries and duplicates
+        return callbacks.acknowledge_settled(OpttyNotification, event, reference, payload, settled)
     attempt = _attempt(reference, channel_slug)
     if attempt is None:
         _audit(event, reference, "unknown reference; acknowledged", payload)
         return callbacks.acknowledge("unknown")
-    return _check(client, attempt, event, payload)
+    return callbacks.handle(transitions, client, attempt, event, payload, audit_model=OpttyNotification)
 
 
 def handle_merchant_webhook(request, *, client: OpttyClient, channel_slug: str):
@@ -140,48 +132,7 @@ def handle_merchant_webhook(request, *, client: OpttyClient, channel_slug: str):
     if attempt is None:
         _audit(event, reference, "no matching order; acknowledged", payload)
         return callbacks.acknowledge("unknown")
-    return _check(client, attempt, event, payload)
-
-
-def _check(client: OpttyClient, attempt: OpttyOrder, event: str, payload):
-    """Re-check the order with Optty and carry out what Optty's record says."""
-    paid = attempt.state == OpttyOrderState.SUCCESSFUL
-    # Refunds, captures or an answer lost earlier: Optty's record of the money may have moved.
-    money_may_have_moved = paid and (event in MONEY_EVENTS or attempt.has_unsettled)
-    if paid and attempt.finalised_at is not None and not money_may_have_moved:
-        # Duplicates and replays of a paid order: no call to Optty, no lock. (A refused
-        # one is asked again: one GET, and Optty may report it paid after all.)
-        status = transitions.recorded_outcome(attempt).status
-        operations.remember_settled(attempt, status)
-        return _acknowledge_settled(event, attempt.reference, payload, status)
-    try:
-        status, message = "refunds", ""
-        if money_may_have_moved:
-            settled = transitions.sync_with_optty(client, attempt)
-            message = f"{len(settled.foreign_refunds)} new refund(s) recorded, {len(settled.settled)} operation(s) settled"
-        attempt.refresh_from_db()
-        if attempt.is_returning:
-            outcome = transitions.give_back(client, attempt) or transitions.recorded_outcome(attempt)
-            status, message = outcome.status, outcome.message
-        elif not (paid and attempt.finalised_at is not None):
-            outcome = transitions.check_and_apply(client, attempt, source=event, recheck_failure=True)
-            status, message = outcome.status, outcome.message
-    except OpttyNotFoundError:
-        _audit(event, attempt.reference, "Optty does not know this order; acknowledged", payload)
-        return callbacks.acknowledge("unknown")
-    except OpttyError as error:
-        _audit(event, attempt.reference, f"Optty unavailable, retry expected: {error.message}", payload)
-        return JsonResponse({"status": "retry", "message": error.message}, status=503)
-    except DatabaseError:
-        logger.exception("Database error while applying Optty callback for %s", attempt.reference)
-        return JsonResponse({"status": "retry"}, status=503)
-    _audit(event, attempt.reference, f"{status}: {message}", payload)
-    return callbacks.acknowledge(status)
-
-
-def _acknowledge_settled(event: str, reference: str, payload, status: str):
-    _audit(event, reference, f"already final ({status}); acknowledged", payload)
-    return callbacks.acknowledge(status)
+    return callbacks.handle(transitions, client, attempt, event, payload, audit_model=OpttyNotification)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -194,8 +145,7 @@ def _attempt(reference: str, channel_slug: str, *, with_unsettled: bool = True) 
         return None
     attempts = OpttyOrder.objects.filter(reference=reference, channel_slug=channel_slug)
     if with_unsettled:
-        unsettled = OpttyOperation.objects.filter(attempt=OuterRef("pk"), status__in=operations.UNSETTLED)
-        attempts = attempts.annotate(has_unsettled=Exists(unsettled))
+        attempts = operations.with_unsettled(attempts)
     return attempts.first()
 
 

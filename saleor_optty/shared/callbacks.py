@@ -16,7 +16,8 @@ import logging
 import re
 from contextlib import nullcontext
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
@@ -24,8 +25,10 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.crypto import salted_hmac
 from django.utils.html import escape
 
+from ..optty import OpttyClient, OpttyError, OpttyNotFoundError
 from ..optty.redact import audit_payload
-from .models import NotificationBase
+from . import operations
+from .models import AttemptBase, NotificationBase, OpttyOrderState
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +123,13 @@ def acknowledge(status: str) -> JsonResponse:
     return JsonResponse({"status": status}, status=200)
 
 
+def with_query(url: str, params: dict[str, str]) -> str:
+    """``url`` with ``params`` set in its query string (replacing any of the same name)."""
+    parts = urlparse(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    return urlunparse(parts._replace(query=urlencode(query + list(params.items()))))
+
+
 def storable(text: str, limit: int) -> str:
     return text.replace("\x00", "")[:limit]  # PostgreSQL text cannot hold NUL
 
@@ -128,3 +138,74 @@ def page(status: int, message: str) -> HttpResponse:
     """A bare page for a shopper who has no storefront to go back to."""
     html = f"<!doctype html><meta charset=utf-8><title>Optty payment</title><p>{escape(message)}</p>"
     return HttpResponse(html, status=status, content_type="text/html; charset=utf-8")
+
+
+class Outcome(Protocol):
+    """What carrying out an attempt's outcome did, as either adapter reports it."""
+
+    status: str  # the storefront's vocabulary: success, pending, declined, cancelled, error
+    message: str
+
+
+class Transitions(Protocol):
+    """The one decision point of an adapter (the plugin's or the App's ``transitions``)."""
+
+    def check_and_apply(self, client: OpttyClient, attempt, *, source: str, recheck_failure: bool = False) -> Outcome: ...
+    def give_back(self, client: OpttyClient, attempt) -> Outcome | None: ...
+    def sync_with_optty(self, client: OpttyClient, attempt) -> operations.Settled: ...
+    def recorded_outcome(self, attempt) -> Outcome: ...
+
+
+def handle(
+    transitions: Transitions,
+    client: OpttyClient,
+    attempt: AttemptBase,
+    event: str,
+    payload: Any,
+    *,
+    audit_model: type[NotificationBase],
+) -> JsonResponse:
+    """An authenticated callback for ``attempt``: re-check with Optty and carry out what
+    Optty's record says, through the adapter's ``transitions``.
+
+    ``attempt`` carries ``has_unsettled`` (:func:`saleor_optty.shared.operations.with_unsettled`).
+    Answers Optty 2xx once handled (duplicates and orders Optty does not know included),
+    503 only when retrying can help (Optty or the database unavailable).
+    """
+    paid = attempt.state == OpttyOrderState.SUCCESSFUL
+    # Refunds, captures or an answer lost earlier: Optty's record of the money may have moved.
+    money_may_have_moved = paid and (event in MONEY_EVENTS or attempt.has_unsettled)
+    if paid and attempt.finalised_at is not None and not money_may_have_moved:
+        # Duplicates and replays of a paid order: no call to Optty, no lock. (A refused
+        # one is asked again: one GET, and Optty may report it paid after all.)
+        status = transitions.recorded_outcome(attempt).status
+        operations.remember_settled(attempt, status)
+        return acknowledge_settled(audit_model, event, attempt.reference, payload, status)
+    try:
+        status, message = "refunds", ""
+        if money_may_have_moved:
+            settled = transitions.sync_with_optty(client, attempt)
+            message = f"{len(settled.foreign_refunds)} new refund(s) recorded, {len(settled.settled)} operation(s) settled"
+        attempt.refresh_from_db()
+        if attempt.is_returning:
+            outcome = transitions.give_back(client, attempt) or transitions.recorded_outcome(attempt)
+            status, message = outcome.status, outcome.message
+        elif not (paid and attempt.finalised_at is not None):
+            outcome = transitions.check_and_apply(client, attempt, source=event, recheck_failure=True)
+            status, message = outcome.status, outcome.message
+    except OpttyNotFoundError:
+        audit(audit_model, event, attempt.reference, "Optty does not know this order; acknowledged", payload)
+        return acknowledge("unknown")
+    except OpttyError as error:
+        audit(audit_model, event, attempt.reference, f"Optty unavailable, retry expected: {error.message}", payload)
+        return JsonResponse({"status": "retry", "message": error.message}, status=503)
+    except DatabaseError:
+        logger.exception("Database error while applying Optty callback for %s", attempt.reference)
+        return JsonResponse({"status": "retry"}, status=503)
+    audit(audit_model, event, attempt.reference, f"{status}: {message}", payload)
+    return acknowledge(status)
+
+
+def acknowledge_settled(model: type[NotificationBase], event: str, reference: str, payload: Any, status: str) -> JsonResponse:
+    audit(model, event, reference, f"already final ({status}); acknowledged", payload)
+    return acknowledge(status)

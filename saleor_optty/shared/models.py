@@ -112,8 +112,9 @@ class OperationBase(models.Model):
     optty_id = models.CharField(max_length=128, blank=True, default="")
     #: The id of the entry in Optty's /details that accounts for this operation, once matched.
     record_id = models.CharField(max_length=128, blank=True, default="")
-    #: Where the operation came from: "dashboard" (staff, through Saleor), "optty"
-    #: (Optty's portal, found in its record) or "plugin" (money given back on our own).
+    #: Where the operation came from: "dashboard" (staff, through Saleor), "plugin" or
+    #: "app" (money the adapter gives back on its own), or "optty" (found in Optty's
+    #: record and made by nobody here: a refund in Optty's portal).
     source = models.CharField(max_length=16, default="dashboard")
     error = models.CharField(max_length=300, blank=True, default="")
     #: How many times it was sent: more than once only by a staff retry of an unsettled one.

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from ..core import ledger
@@ -26,6 +27,9 @@ from .models import AttemptBase, OperationBase, OpttyOperationKind, OpttyOperati
 
 _PREFIX = {OpttyOperationKind.CAPTURE: "C", OpttyOperationKind.REFUND: "R", OpttyOperationKind.VOID: "V"}
 UNSETTLED = (OpttyOperationStatus.REQUESTED, OpttyOperationStatus.UNKNOWN)
+#: The ``source`` of an operation found in Optty's record and made by nobody here (a
+#: refund in Optty's portal); every other operation was sent by an adapter.
+OPTTY_SOURCE = "optty"
 
 
 def new_reference(attempt: AttemptBase, kind: str) -> str:
@@ -38,31 +42,31 @@ def new_reference(attempt: AttemptBase, kind: str) -> str:
 SETTLED_SECONDS = 60
 
 
-def _settled_key(channel_slug: str, reference: str) -> str:
-    return f"saleor_optty:settled:{channel_slug}:{reference}"
+def _settled_key(reference: str) -> str:
+    return f"saleor_optty:settled:{reference}"
 
 
 def remember_settled(attempt: AttemptBase, status: str) -> None:
     """Duplicate callbacks of a settled attempt are then answered ``status`` without a query."""
-    cache.set(_settled_key(attempt.channel_slug, attempt.reference), status, SETTLED_SECONDS)
+    cache.set(_settled_key(attempt.reference), status, SETTLED_SECONDS)
 
 
 def forget_settled(attempt: AttemptBase) -> None:
-    cache.delete(_settled_key(attempt.channel_slug, attempt.reference))
+    cache.delete(_settled_key(attempt.reference))
 
 
-def known_settled(channel_slug: str, reference: str) -> str | None:
+def known_settled(reference: str) -> str | None:
     """The status a settled attempt's callbacks are answered, if it is known to be settled."""
-    return cache.get(_settled_key(channel_slug, reference))
+    return cache.get(_settled_key(reference))
 
 
-def record(attempt: AttemptBase, kind: str, amount: Decimal, *, source: str) -> OperationBase:
+def record(attempt: AttemptBase, kind: str, amount: Decimal, *, source: str, **fields) -> OperationBase:
     """Write the operation as requested, before anything is sent.
 
     Outside a transaction this commits at once; inside one (Saleor's staff actions run
     in Saleor's payment lock) it commits with Saleor's own record of the action. The
     attempt stops counting as settled: the next callback reads Optty's record if this
-    operation's answer is lost.
+    operation's answer is lost. ``fields`` are the adapter's own (the App's Saleor request id).
     """
     forget_settled(attempt)
     return attempt.operations.create(
@@ -71,6 +75,7 @@ def record(attempt: AttemptBase, kind: str, amount: Decimal, *, source: str) -> 
         amount=amount,
         currency=attempt.currency,
         source=source,
+        **fields,
     )
 
 
@@ -115,16 +120,62 @@ def _call(client: OpttyClient, operation: OperationBase, description: str):
 
 
 def perform(
-    client: OpttyClient, attempt: AttemptBase, kind: str, amount: Decimal, *, source: str, description: str = ""
+    client: OpttyClient,
+    attempt: AttemptBase,
+    kind: str,
+    amount: Decimal,
+    *,
+    source: str,
+    description: str = "",
+    **fields,
 ) -> OperationBase:
     """Record, then send, one new operation."""
-    return send(client, record(attempt, kind, amount, source=source), description=description)
+    return send(client, record(attempt, kind, amount, source=source, **fields), description=description)
+
+
+def send_once(client: OpttyClient, attempt: AttemptBase, kind: str, amount: Decimal, *, source: str, **fields) -> OperationBase:
+    """Send an operation, or settle the same one whose answer was lost before.
+
+    A staff retry of an operation whose outcome is unknown first asks Optty's record;
+    only when Optty has no trace of it is it sent again, under the same reference, so an
+    Optty that de-duplicates references cannot do it twice. Raises
+    :class:`OpttyOutcomeUnknownError` while Optty's record cannot be read.
+    """
+    earlier = unsettled(attempt, kind, amount)
+    if earlier is None:
+        return perform(client, attempt, kind, amount, source=source, **fields)
+    return resend_if_untraced(client, earlier)
+
+
+def resend_if_untraced(client: OpttyClient, operation: OperationBase) -> OperationBase:
+    """Settle an unsettled ``operation`` from Optty's record; send it again, under its own
+    reference, only when Optty has no trace of it, or as a new one when it failed."""
+    attempt = operation.attempt
+    try:
+        details = client.get_order_details(attempt.reference)
+    except OpttyError as error:
+        # Still unknown, and not to be sent while Optty's record cannot be read.
+        raise OpttyOutcomeUnknownError(f"Optty's record could not be read: {error.message}") from None
+    settle(attempt, details)
+    operation.refresh_from_db()
+    if operation.status == OpttyOperationStatus.SUCCEEDED:
+        return operation
+    if operation.status == OpttyOperationStatus.FAILED:
+        return perform(client, attempt, operation.kind, operation.amount, source=operation.source)
+    return send(client, operation)
+
+
+def with_unsettled(attempts: QuerySet) -> QuerySet:
+    """``attempts`` annotated with ``has_unsettled``: an operation whose outcome Optty has not given."""
+    operation_model = attempts.model._meta.get_field("operations").related_model
+    unsettled = operation_model.objects.filter(attempt=OuterRef("pk"), status__in=UNSETTLED)
+    return attempts.annotate(has_unsettled=Exists(unsettled))
 
 
 def unsettled(attempt: AttemptBase, kind: str, amount: Decimal) -> OperationBase | None:
     """The oldest operation of this kind and amount whose outcome Optty has not given."""
     return (
-        attempt.operations.filter(kind=kind, amount=amount, status__in=UNSETTLED, source__in=("dashboard", "plugin"))
+        attempt.operations.filter(kind=kind, amount=amount, status__in=UNSETTLED).exclude(source=OPTTY_SOURCE)
         .order_by("created_at")
         .first()
     )
@@ -172,7 +223,7 @@ def settle(attempt: AttemptBase, details: OrderDetails) -> Settled:
                     currency=entry.currency,
                     status=OpttyOperationStatus.SUCCEEDED,
                     record_id=entry.record_id,
-                    source="optty",
+                    source=OPTTY_SOURCE,
                     sends=0,
                     settled_at=now,
                 )

@@ -47,6 +47,17 @@ def offered(config: OpttyConfiguration, amount: Decimal, currency: str) -> list[
     return [option for option in _optty_options(config, amount, currency) if config.allows_provider(option["name"])]
 
 
+def provider_problem(config: OpttyConfiguration, provider: str, amount: Decimal, currency: str) -> str | None:
+    """Why ``provider`` cannot pay ``amount`` here, or None. When Optty cannot be asked,
+    the provider is let through: Optty itself refuses the order if it must."""
+    if not config.allows_provider(provider):
+        return f"{provider} is not enabled for this store. Choose one of: {', '.join(config.providers)}."
+    names = [option["name"] for option in offered(config, amount, currency)]
+    if names and provider not in names:
+        return f"{provider} is not available for this order. Choose one of: {', '.join(names)}."
+    return None
+
+
 def _optty_options(config: OpttyConfiguration, amount: Decimal, currency: str) -> list[dict]:
     """Optty's answer for ``amount``, cached under exactly what that answer depends on."""
     key = f"optty:options:{config.identity}:{config.optty_channel}:{currency}:{amount}"

@@ -26,6 +26,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from ..core.ledger import REQUESTED_GRACE
+from ..optty import OpttyClient, OpttyError, OpttyNotFoundError
 from .models import AttemptBase, NotificationBase, OpttyOperationStatus, OpttyOrderState
 from .operations import UNSETTLED
 
@@ -79,6 +80,39 @@ def record_needed(attempt: AttemptBase) -> bool:
     return attempt.sync_due or attempt.operations.filter(
         Q(status__in=UNSETTLED) | Q(status=OpttyOperationStatus.SUCCEEDED, in_saleor=False)
     ).exists()
+
+
+def reconcile_attempt(transitions, client: OpttyClient, attempt: AttemptBase, *, read_record: bool = False) -> Reconciled:
+    """Look at one attempt again, through the adapter's ``transitions`` (see
+    :class:`saleor_optty.shared.callbacks.Transitions`, plus ``record_unknown_to_optty``).
+
+    Settles what only Optty's record can settle (``read_record`` reads it for every paid
+    attempt, to find refunds made in Optty's portal that no callback reported), gives back
+    money still to go back, and otherwise asks Optty for the outcome and carries it out,
+    a refusal or an order Optty never stored included.
+    """
+    try:
+        if attempt.state == OpttyOrderState.SUCCESSFUL and (read_record or record_needed(attempt)):
+            settled = transitions.sync_with_optty(client, attempt)
+            if settled.settled or settled.foreign_refunds:
+                logger.info(
+                    "Optty order %s: %d operation(s) settled, %d refund(s) from Optty recorded.",
+                    attempt.reference, len(settled.settled), len(settled.foreign_refunds),
+                )  # fmt: skip
+        attempt.refresh_from_db()
+        if attempt.is_returning:
+            outcome = transitions.give_back(client, attempt)
+            if outcome is None:
+                return Reconciled(attempt.reference, "retry", f"still returning: {attempt.returning}")
+        else:
+            outcome = transitions.check_and_apply(client, attempt, source="reconcile", recheck_failure=True)
+    except OpttyNotFoundError:
+        # The create call failed before Optty stored anything: nothing can be paid (re-checked later).
+        return Reconciled(attempt.reference, "error", transitions.record_unknown_to_optty(attempt))
+    except OpttyError as error:
+        logger.warning("Could not reconcile Optty order %s: %s", attempt.reference, error)
+        return Reconciled(attempt.reference, "retry", error.message)
+    return Reconciled(attempt.reference, outcome.status, outcome.message)
 
 
 def run(
