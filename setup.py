@@ -35,6 +35,8 @@ TEST_REQUIRES = [
     # Checks the App's webhook answers against Saleor's own JSON schemas, where Saleor's
     # source is at hand (tests/app).
     "jsonschema>=4.20",
+    # Reads the manifest's requiredSaleorVersion as Saleor does (NpmSpec), in tests/app.
+    "semantic_version>=2.10,<3",
     "pytest>=8",
     "pytest-django>=4.8",
 ]

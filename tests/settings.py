@@ -18,3 +18,6 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if not os.environ.get("DATABASE_URL"):
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+# Every thread that serves a request (the live server's, the interleaving actors') closes
+# its connection when done, so a long suite never runs out of PostgreSQL connections.
+DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -12,6 +12,7 @@ DATABASE_URL                  e.g. postgres://user:pass@host:5432/name; unset, a
 REDIS_URL or CACHE_URL        a shared cache (Optty tokens, Saleor's JWKS, provider lists)
                               for several workers; unset, each process caches alone.
 CELERY_BROKER_URL             for the reconciliation beat task (see saleor_optty.app.celery).
+OPTTY_APP_RECONCILE_SECONDS   how often that task runs (default 300).
 OPTTY_APP_DATA_DIR            where the SQLite file and generated key live (default: the
                               working directory).
 OPTTY_APP_ADMIN               "1" mounts Django's admin at /admin/ (read-only Optty records).
@@ -52,9 +53,17 @@ def _secret_key() -> str:
     path = DATA_DIR / ".saleor-optty-app-secret-key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
+        # Written aside, then linked into place: a second process starting at the same
+        # moment either links first or reads the key the first one linked.
+        draft = path.with_name(f"{path.name}.{os.getpid()}")
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
             file.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
@@ -113,8 +122,10 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # One writer at a time: wait for it rather than fail with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # One writer at a time: wait for it rather than fail with "database is locked". A
+    # transaction takes the write lock when it begins (IMMEDIATE): one that read first and
+    # then wrote could not wait for another writer (SQLite refuses that upgrade at once).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=20, transaction_mode="IMMEDIATE")
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 _cache_url = _env("REDIS_URL") or _env("CACHE_URL")
@@ -134,6 +145,7 @@ STATIC_URL = "/static/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 CELERY_BROKER_URL = _env("CELERY_BROKER_URL")
+RECONCILE_EVERY_SECONDS = int(_env("OPTTY_APP_RECONCILE_SECONDS") or 300)
 
 LOGGING = {
     "version": 1,

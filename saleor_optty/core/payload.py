@@ -89,6 +89,13 @@ class BuiltOrder:
     adjustment_note: str | None = None
 
 
+def optty_locale(language_code: str | None, country: str) -> str:
+    """Optty's locale: the shopper's language in the billing country ("EN_US" or "en-us"
+    with a Polish billing address gives "en_PL"); English when Saleor knows no language."""
+    language = (language_code or "en").replace("-", "_").split("_")[0].lower()
+    return f"{language}_{country.upper()}"
+
+
 def build_order_request(
     cart: Cart,
     *,

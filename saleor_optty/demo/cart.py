@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..core.payload import Cart, CartLine
 from ..optty import Address, Customer
 from ..optty.money import normalise_currency, optty_exponent, quantize
-from ..core.payload import Cart, CartLine
 
 #: Purchase country and locale for each currency the emulator's providers take.
 MARKETS = {

@@ -31,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Mapping
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
+from ..consts import CALLBACK_PATH, RETURN_PATH, STOREFRONT_STATUS
+from ..core.payload import BuiltOrder, Cart, build_order_request
 from ..optty import (
     CreatedOrder,
     InvalidRedirectError,
@@ -42,8 +44,6 @@ from ..optty import (
     payment_mismatch,
     verify_return,
 )
-from ..consts import CALLBACK_PATH, RETURN_PATH, STOREFRONT_STATUS
-from ..core.payload import BuiltOrder, Cart, build_order_request
 from .cart import sample_cart
 
 RESULT_PATH = "/checkout/result"

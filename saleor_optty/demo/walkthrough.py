@@ -14,9 +14,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import requests
 
+from ..core.payload import BuiltOrder
 from ..emulator import OpttyEmulator
 from ..optty import MoneyError, OpttyClient, OpttyError, PaymentStatus, payment_mismatch
-from ..core.payload import BuiltOrder
 from .cart import MARKETS, TAX_RATE, VOUCHER_CODE, VOUCHER_RATE
 from .shop import Checkout, DemoShop
 

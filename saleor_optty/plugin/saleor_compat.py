@@ -41,7 +41,7 @@ from saleor.plugins.error_codes import PluginErrorCode
 from saleor.plugins.manager import get_plugins_manager
 
 from ..consts import GATEWAY_ID
-from ..core.payload import Cart, CartLine
+from ..core.payload import Cart, CartLine, optty_locale
 from ..optty.types import Address as OpttyAddress
 from ..optty.types import Customer
 
@@ -182,7 +182,7 @@ def cart_from_checkout(checkout_token: Any, *, customer_email: str | None) -> Ca
     return Cart(
         currency=checkout.currency,
         country=billing.country.code,
-        locale=_locale(checkout.language_code, billing.country.code),
+        locale=optty_locale(checkout.language_code, billing.country.code),
         lines=tuple(cart_lines),
         shipping_net=checkout.shipping_price_net_amount,
         shipping_gross=checkout.shipping_price_gross_amount,
@@ -213,11 +213,6 @@ def _image_url(variant) -> str | None:
     if media.image:
         return build_absolute_uri(media.image.url)
     return media.external_url or None
-
-
-def _locale(language_code: str | None, country: str) -> str:
-    language = (language_code or "en").replace("_", "-").split("-")[0].lower()
-    return f"{language}_{country.upper()}"
 
 
 def _address(address, email: str) -> OpttyAddress:

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import models
 
 from ..core.ledger import OperationKind, OperationStatus
+from ..optty.money import quantize
 
 
 class OpttyOrderState(models.TextChoices):
@@ -75,6 +76,11 @@ class AttemptBase(models.Model):
         return f"{self.reference} ({self.provider}, {self.amount} {self.currency}, {self.state})"
 
     @property
+    def money(self) -> Decimal:
+        """``amount`` at its currency's precision (the column keeps three places for all)."""
+        return quantize(self.amount, self.currency)
+
+    @property
     def is_returning(self) -> bool:
         """Money that must go back has not gone back yet."""
         return bool(self.returning) and self.finalised_at is None
@@ -130,6 +136,11 @@ class OperationBase(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.reference} {self.amount} {self.currency} ({self.status})"
+
+    @property
+    def money(self) -> Decimal:
+        """``amount`` at its currency's precision (the column keeps three places for all)."""
+        return quantize(self.amount, self.currency)
 
     @property
     def succeeded(self) -> bool:

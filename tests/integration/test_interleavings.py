@@ -36,7 +36,7 @@ from saleor_optty.plugin.gateway import OpttyGatewayPlugin  # noqa: E402
 
 from . import documents  # noqa: E402
 from .fixtures import Storefront  # noqa: E402
-from .interleavings import Scheduler, patch_checkpoints, schedules  # noqa: E402
+from ..interleavings import Scheduler, patch_checkpoints, schedules  # noqa: E402
 
 #: Turns each actor gets: one to run to each checkpoint it passes, one to finish.
 STEPS = {"confirm": 4, "callback": 3, "return": 3, "reconcile": 3}

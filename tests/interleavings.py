@@ -24,7 +24,8 @@ RUN_LIMIT = 60
 
 
 class Scheduler:
-    def __init__(self) -> None:
+    def __init__(self, *, blocked_after: float = BLOCKED_AFTER) -> None:
+        self._blocked_after = blocked_after
         self._local = threading.local()
         self._go: dict[str, threading.Semaphore] = {}
         self._events: queue.Queue[tuple[str, str]] = queue.Queue()
@@ -85,7 +86,7 @@ class Scheduler:
     def _await(self, actor: str, finished: set[str]) -> None:
         try:
             while True:
-                name, event = self._events.get(timeout=BLOCKED_AFTER)
+                name, event = self._events.get(timeout=self._blocked_after)
                 self._note(name, event, finished)
                 if name == actor:
                     return
