@@ -12,7 +12,7 @@ import threading
 
 from django.core.cache import cache
 
-from ..optty import OpttyClient
+from ..optty import HttpPolicy, OpttyClient
 from .models import Attempt, ChannelConfiguration, Installation
 from .saleor.client import SaleorClient
 
@@ -26,8 +26,14 @@ def attempt_configuration(attempt: Attempt) -> ChannelConfiguration | None:
     return configuration(attempt.installation, attempt.channel_slug)
 
 
+#: Saleor waits 18 s for a sync webhook's answer. A token and then one call to Optty,
+#: every attempt timing out, must finish inside it: 2 × (1 + 3) s each, 16 s in all.
+#: (Optty answers in well under a second; a write is sent once, so it waits at most 5 s.)
+WEBHOOK_POLICY = HttpPolicy(connect_timeout=1.0, read_timeout=3.0, retries=1)
+
+
 def optty_client(config: ChannelConfiguration) -> OpttyClient:
-    return config.optty.client(token_store=cache)
+    return config.optty.client(token_store=cache, policy=WEBHOOK_POLICY)
 
 
 def saleor_client(installation: Installation) -> SaleorClient:

@@ -141,7 +141,7 @@ def _carry_out(attempt: Attempt, verified: OrderStatus, *, source: str) -> Outco
     if (attempt.finalised_at is not None and not late_success) or attempt.is_returning:
         return recorded_outcome(attempt)
 
-    decision = decide(verified, amount=attempt.amount, currency=attempt.currency, auto_capture=attempt.auto_capture)
+    decision = decide(verified, amount=attempt.money, currency=attempt.currency, auto_capture=attempt.auto_capture)
     if decision.verdict is Verdict.PENDING:
         _save(attempt, state=OpttyOrderState.PENDING)
         return recorded_outcome(attempt)
@@ -245,17 +245,16 @@ def give_back(client: OpttyClient, attempt: Attempt) -> Outcome | None:
     if not attempt.is_returning:
         return None
     try:
-        if _unsettled_give_back(attempt):
+        if operations.give_back_unsettled(attempt):
             sync_with_optty(client, attempt)
-        if not (_returned(attempt) or _unsettled_give_back(attempt)):
+        if not (operations.fully_returned(attempt) or operations.give_back_unsettled(attempt)):
             # Optty says whether the money is captured by now: refund it, or release it.
             verified = client.get_order(attempt.reference)
             captured = is_captured(verified, auto_capture=attempt.auto_capture)
             kind = OpttyOperationKind.REFUND if captured else OpttyOperationKind.VOID
-            operations.perform(
-                client, attempt, kind, attempt.return_amount - operations.returned_amount(attempt),
-                source="app", description=attempt.returning,
-            )  # fmt: skip
+            operation = operations.record_give_back(attempt, kind, source="app")
+            if operation is not None:
+                operations.send(client, operation, description=attempt.returning)
         report_operations(attempt)
     except OpttyError as error:
         logger.warning("Could not give back Optty order %s yet (%s): %s", attempt.reference, attempt.returning, error.message)
@@ -263,18 +262,9 @@ def give_back(client: OpttyClient, attempt: Attempt) -> Outcome | None:
     return _finish_returning(attempt)
 
 
-def _unsettled_give_back(attempt: Attempt) -> bool:
-    kinds = (OpttyOperationKind.REFUND, OpttyOperationKind.VOID)
-    return attempt.operations.filter(kind__in=kinds, status__in=operations.UNSETTLED, source="app").exists()
-
-
-def _returned(attempt: Attempt) -> bool:
-    return operations.returned_amount(attempt) >= (attempt.return_amount or attempt.amount)
-
-
 def _finish_returning(attempt: Attempt) -> Outcome | None:
     with _locked(attempt) as attempt:
-        if not _returned(attempt) or _unreported(attempt):
+        if not operations.fully_returned(attempt) or _unreported(attempt):
             return None
         _save(attempt, final=True)
     record_event("give back", attempt.reference, f"returned {attempt.return_amount} {attempt.currency}")
@@ -336,11 +326,11 @@ def report_operations(attempt: Attempt) -> None:
             operations.shown_in_saleor(operation)
 
 
-def _operation_report(attempt: Attempt, operation: Operation) -> tuple[str, Decimal | None, str]:
+def _operation_report(attempt: Attempt, operation: Operation) -> tuple[str, Decimal, str]:
     """(event type, amount, message) that tells Saleor of ``operation``."""
     if operation.source == "app" and not attempt.reported.endswith("_SUCCESS"):
         # Money Saleor never showed (a mismatch): a note, not a change to Saleor's amounts.
-        return "INFO", None, f"Returned {operation.amount} {operation.currency} to the shopper: {attempt.returning}."
+        return "INFO", operation.money, f"Returned {operation.money} {operation.currency} to the shopper: {attempt.returning}."
     if operation.status == OpttyOperationStatus.FAILED:
         return operation_event(operation), operation.money, operation.error
     return operation_event(operation), operation.money, attempt.returning if operation.source == "app" else ""
@@ -443,7 +433,7 @@ class _locked:
     def __enter__(self) -> Attempt:
         self._atomic.__enter__()
         same_source = Attempt.objects.filter(installation_id=self._attempt.installation_id, source_id=self._attempt.source_id)
-        if connection.vendor == "sqlite":
+        if connection.vendor == "sqlite":  # no row locks: the write lock serialises instead
             same_source.filter(pk=self._attempt.pk).update(updated_at=timezone.now())
         locked = {row.pk: row for row in same_source.select_for_update().order_by("pk").select_related("installation")}
         return locked[self._attempt.pk]

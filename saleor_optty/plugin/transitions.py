@@ -189,9 +189,9 @@ def give_back(client: OpttyClient, attempt: OpttyOrder) -> Outcome | None:
     if not attempt.is_returning:
         return None
     try:
-        if _unsettled_give_back(attempt):
+        if operations.give_back_unsettled(attempt):
             sync_with_optty(client, attempt)
-        if _returned(attempt) or _unsettled_give_back(attempt):
+        if operations.fully_returned(attempt) or operations.give_back_unsettled(attempt):
             return _finish_returning(attempt)
         payment = saleor.Payment.objects.get(pk=attempt.payment_id)
         if saleor.payment_holds_money(payment):
@@ -203,11 +203,10 @@ def give_back(client: OpttyClient, attempt: OpttyOrder) -> Outcome | None:
             verified = client.get_order(attempt.reference)
             captured = is_captured(verified, auto_capture=attempt.auto_capture)
             kind = OpttyOperationKind.REFUND if captured else OpttyOperationKind.VOID
-            operation = operations.perform(
-                client, attempt, kind, attempt.return_amount - operations.returned_amount(attempt),
-                source="plugin", description=attempt.returning,
-            )  # fmt: skip
-            operations.shown_in_saleor(operation)  # Saleor never showed this money: nothing to show
+            operation = operations.record_give_back(attempt, kind, source="plugin")
+            if operation is not None:
+                operations.shown_in_saleor(operation)  # Saleor never showed this money: nothing to show
+                operations.send(client, operation, description=attempt.returning)
     except (OpttyError, saleor.PaymentError) as error:
         # Stays open: reconciliation tries again; staff see it in optty_history and the admin.
         message = getattr(error, "message", None) or str(error)
@@ -221,19 +220,10 @@ def record_event(event: str, reference: str, outcome: str) -> None:
     OpttyNotification.objects.create(event=event, reference=reference, outcome=outcome[:255])
 
 
-def _unsettled_give_back(attempt: OpttyOrder) -> bool:
-    kinds = (OpttyOperationKind.REFUND, OpttyOperationKind.VOID)
-    return attempt.operations.filter(kind__in=kinds, status__in=operations.UNSETTLED).exists()
-
-
-def _returned(attempt: OpttyOrder) -> bool:
-    return operations.returned_amount(attempt) >= (attempt.return_amount or attempt.amount)
-
-
 def _finish_returning(attempt: OpttyOrder) -> Outcome | None:
     with transaction.atomic():
         attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
-        if not _returned(attempt):
+        if not operations.fully_returned(attempt):
             return None
         _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True)
     record_event("give back", attempt.reference, f"returned {attempt.return_amount} {attempt.currency}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
@@ -30,6 +30,8 @@ UNSETTLED = (OpttyOperationStatus.REQUESTED, OpttyOperationStatus.UNKNOWN)
 #: The ``source`` of an operation found in Optty's record and made by nobody here (a
 #: refund in Optty's portal); every other operation was sent by an adapter.
 OPTTY_SOURCE = "optty"
+#: Operations staff asked for through Saleor (the others are give-backs and Optty's own).
+STAFF_SOURCES = ("dashboard",)
 
 
 def new_reference(attempt: AttemptBase, kind: str) -> str:
@@ -77,6 +79,44 @@ def record(attempt: AttemptBase, kind: str, amount: Decimal, *, source: str, **f
         source=source,
         **fields,
     )
+
+
+def lock(attempt: AttemptBase) -> AttemptBase:
+    """``attempt`` read again under its row lock; call inside a transaction.
+
+    SQLite has no row locks: a write first takes its database-wide write lock instead,
+    which serialises the callers the same way.
+    """
+    rows = type(attempt).objects.filter(pk=attempt.pk)
+    if connection.vendor == "sqlite":
+        rows.update(updated_at=timezone.now())
+    return rows.select_for_update().get()
+
+
+def give_back_unsettled(attempt: AttemptBase) -> bool:
+    """A refund or void giving the attempt's money back is on its way, its outcome unknown."""
+    kinds = (OpttyOperationKind.REFUND, OpttyOperationKind.VOID)
+    return attempt.operations.filter(kind__in=kinds, status__in=UNSETTLED).exclude(source__in=STAFF_SOURCES).exists()
+
+
+def fully_returned(attempt: AttemptBase) -> bool:
+    """Everything the attempt owes the shopper is back (succeeded refunds and voids)."""
+    return returned_amount(attempt) >= (attempt.return_amount or attempt.amount)
+
+
+def record_give_back(attempt: AttemptBase, kind: str, *, source: str) -> OperationBase | None:
+    """Record, under the attempt's lock, the refund or void of what the attempt still owes
+    the shopper; None when nothing is owed or a give-back is already on its way.
+
+    Two paths that find the same money to give back at once (the return and a callback)
+    thus record one operation; the other finds it and sends nothing.
+    """
+    with transaction.atomic():
+        locked = lock(attempt)
+        owed = (locked.return_amount or locked.amount) - returned_amount(locked)
+        if not locked.is_returning or owed <= 0 or give_back_unsettled(locked):
+            return None
+        return record(locked, kind, owed, source=source)
 
 
 def send(client: OpttyClient, operation: OperationBase, *, description: str = "") -> OperationBase:

@@ -143,6 +143,24 @@ class Shop:
         assert result.accepted, (result.status, result.body, result.problems)
         return Payment(self, transaction, checkout, value, result.body)
 
+    def gateway_initialize(self, total: str) -> dict[str, Any]:
+        """``paymentGatewayInitialize`` for a checkout of ``total``: the App's judged answer."""
+        checkout = self.checkout(total)
+        payload = self.saleor.event_payload(
+            "PAYMENT_GATEWAY_INITIALIZE_SESSION",
+            amount=None,
+            data=None,
+            sourceObject={
+                "__typename": "Checkout",
+                "id": checkout.id,
+                "channel": {"slug": CHANNEL},
+                "totalPrice": {"gross": {"amount": checkout.total, "currency": "AUD"}},
+            },
+        )
+        result = self.saleor.send_webhook("PAYMENT_GATEWAY_INITIALIZE_SESSION", payload)
+        assert result.accepted, (result.status, result.body, result.problems)
+        return result.body
+
     def signed(self, payload: dict[str, Any]) -> tuple[str, bytes, dict[str, str]]:
         """(path, body, headers) of a webhook as Saleor signs it, for a request made in
         this thread (Django's test client) instead of by the stand-in."""
@@ -189,6 +207,7 @@ class Shop:
                 "order": None,
             },
         )
+        self.last_action_payload = payload
         return self.saleor.send_webhook(event, payload)
 
     # --------------------------------------------------------------- Saleor's side

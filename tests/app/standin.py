@@ -617,6 +617,10 @@ class SaleorStandIn:
         """The next ``times`` GraphQL requests get ``status`` without being run."""
         self._graphql_faults.extend([(status, body)] * times)
 
+    def clear_graphql_faults(self) -> None:
+        """Saleor is back: the GraphQL faults not used up yet are dropped."""
+        self._graphql_faults.clear()
+
     def create_transaction(
         self, *, currency: str = "USD", checkout_id: str | None = None, order_id: str | None = None, identifier: str | None = None
     ) -> StandInTransaction:

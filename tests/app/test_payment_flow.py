@@ -4,13 +4,18 @@ and each test checks Saleor's record against Optty's, on Saleor 3.20 and 3.23 ru
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import requests
 
+from django.utils import timezone
+
 from saleor_optty.app import reconcile
 from saleor_optty.app.models import Attempt
+from saleor_optty.app.optty_views import merchant_webhook_url
 from saleor_optty.shared.models import OpttyOrderState
 
 from ..unit.conftest import optty, optty_server  # noqa: F401 - the Optty emulator
@@ -158,7 +163,7 @@ def test_a_refund_whose_answer_was_lost_is_pending_then_reported_once(shop, optt
     assert "result" not in lost.body and lost.body["pspReference"].startswith(payment.reference)
     assert payment.saleor_amounts["refundPending"] == Decimal("30.00")
 
-    Attempt.objects.filter(pk=payment.attempt.pk).update(next_check_at=None, created_at=payment.attempt.created_at.replace(year=2020))
+    _make_due(payment)
     reconcile.reconcile(reconcile.due_attempts())
     assert payment.saleor_amounts["refunded"] == Decimal("30.00")
     assert payment.saleor_amounts["refundPending"] == 0
@@ -188,3 +193,141 @@ def test_a_callback_with_a_wrong_key_is_refused(shop, app_url):
     assert response.status_code == 403
     assert payment.attempt.state == OpttyOrderState.CREATED
 
+
+
+def test_money_optty_took_for_another_amount_is_never_counted_and_goes_back(shop, optty):  # noqa: F811
+    payment = shop.pay()
+    approval = payment.approve()
+    Attempt.objects.filter(pk=payment.attempt.pk).update(amount=Decimal("1.00"))  # what Saleor asked for
+    assert shop.follow_return(approval["redirect"])["status"] == "error"
+
+    assert payment.saleor_amounts["charged"] == 0 and not payment.events("CHARGE_SUCCESS")
+    failure, = payment.events("CHARGE_FAILURE")
+    assert "the payment is being returned" in failure.message
+    info, = payment.events("INFO")  # Saleor is told the money went back, without counting it
+    assert info.message.startswith("Returned 80.00 AUD to the shopper")
+    assert Decimal(optty.order(payment.reference)["refunded_amount"]) == Decimal("80.00")
+    attempt = payment.attempt
+    assert attempt.finalised_at is not None
+    assert attempt.resolution == "The paid amount does not match; the payment was returned."
+
+
+def test_a_payment_for_a_checkout_that_no_longer_exists_goes_back(shop, optty):  # noqa: F811
+    payment = shop.pay()
+    payment.checkout.deleted = True  # the checkout expired while the shopper was at the provider
+    assert payment.come_back()["status"] == "error"
+    assert payment.saleor_amounts["charged"] == 0
+    assert payment.saleor_amounts["refunded"] == Decimal("80.00")  # shown, then given back
+    assert payment.attempt.resolution == "The cart no longer exists; the payment was returned."
+
+
+def test_a_cart_made_cheaper_mid_payment_gets_the_difference_back(shop, optty):  # noqa: F811
+    payment = shop.pay()
+    payment.checkout.total = Decimal("60.00")  # an item removed while the shopper was at the provider
+    assert payment.come_back()["status"] == "error"
+    amounts = payment.saleor_amounts
+    assert (amounts["charged"], amounts["refunded"]) == (Decimal("60.00"), Decimal("20.00"))
+    assert Decimal(optty.order(payment.reference)["refunded_amount"]) == Decimal("20.00")
+
+
+def test_a_report_saleor_did_not_take_is_sent_by_reconciliation(shop, optty):  # noqa: F811
+    payment = shop.pay()
+    shop.saleor.fail_next_graphql(503, times=10)  # Saleor down as the shopper comes back
+    assert payment.come_back()["status"] == "pending"
+    optty.wait_for_callbacks()
+    assert payment.saleor_amounts["charged"] == 0
+    assert payment.attempt.finalised_at is None  # Optty confirmed it: not final until Saleor has it
+
+    shop.saleor.clear_graphql_faults()
+    _make_due(payment)
+    [result] = reconcile.reconcile(reconcile.due_attempts())
+    assert result.status == "success"
+    assert payment.saleor_amounts["charged"] == Decimal("80.00") and len(payment.events("CHARGE_SUCCESS")) == 1
+    assert optty.stats()["requests"]["get_order"] <= 2  # Optty was not asked again once it had answered
+
+
+def test_a_refund_made_in_optty_s_portal_reaches_saleor_once(shop, optty):  # noqa: F811
+    shop.configuration.refresh_from_db()
+    payment = shop.pay()
+    payment.come_back()
+    optty.wait_for_callbacks()
+    optty.portal_refund(payment.reference, "25.00")
+    webhook = merchant_webhook_url(shop.configuration)
+    body = {"event": "REFUND_CALLBACK", "data": {"orderReference": payment.reference}}
+    for _ in range(2):  # Optty's webhook, and a duplicate of it
+        assert requests.post(webhook, json=body, timeout=10).status_code == 200
+    refunds = payment.events("REFUND_SUCCESS")
+    assert len(refunds) == 1 and refunds[0].amount == Decimal("25.00")
+    assert payment.saleor_amounts["refunded"] == Decimal("25.00")
+
+
+def test_a_declined_payment_that_optty_later_reports_paid_is_reported_paid(shop, optty):  # noqa: F811
+    payment = shop.pay()
+    assert payment.come_back("decline")["status"] == "declined"
+    optty.wait_for_callbacks()
+    optty.set_status(payment.reference, "SUCCESSFUL")  # e.g. the merchant fixed a wrong environment
+    optty.wait_for_callbacks()
+    assert payment.saleor_amounts["charged"] == Decimal("80.00")
+    assert payment.attempt.state == OpttyOrderState.SUCCESSFUL
+
+
+def test_saleor_sending_the_same_refund_request_again_moves_no_money(shop, optty):  # noqa: F811
+    payment = shop.pay()
+    payment.come_back()
+    first = payment.staff("REFUND", "30.00")
+    # Saleor's Celery task sends the same request again (its answer was lost in transit).
+    payload = shop.last_action_payload
+    again = shop.saleor.send_webhook("TRANSACTION_REFUND_REQUESTED", payload)
+    assert again.body == first.body
+    assert optty.stats()["requests"]["refund"] == 1
+    assert Decimal(optty.order(payment.reference)["refunded_amount"]) == Decimal("30.00")
+
+
+def test_a_staff_retry_of_a_refund_whose_answer_was_lost_sends_it_only_if_optty_lacks_it(shop, optty):  # noqa: F811
+    payment = shop.pay()
+    payment.come_back()
+    optty.drop_next("refund", when="after")  # Optty refunds; the answer is lost
+    lost = payment.staff("REFUND", "30.00")
+    assert "result" not in lost.body
+    retried = payment.staff("REFUND", "30.00")  # staff try again from the Dashboard
+    assert retried.body["result"] == "REFUND_SUCCESS" and retried.body["pspReference"] == lost.body["pspReference"]
+    assert optty.stats()["requests"]["refund"] == 1  # settled from Optty's record, not sent again
+    assert Decimal(optty.order(payment.reference)["refunded_amount"]) == Decimal("30.00")
+
+
+@pytest.mark.parametrize("saleor_version", ["3.23.28"])
+@pytest.mark.parametrize("endpoint", ["create_order", "get_order", "token"])
+def test_every_sync_webhook_answers_inside_saleor_s_timeout_when_optty_hangs(shop, optty, endpoint):  # noqa: F811
+    payment = shop.pay() if endpoint != "create_order" else None
+    optty.revoke_tokens() if endpoint == "token" else None
+    optty.hang_next(endpoint, seconds=30, count=5)
+    started = time.monotonic()
+    answer = shop.pay() if payment is None else payment.process()
+    elapsed = time.monotonic() - started
+    assert elapsed < 18, f"answered after {elapsed:.1f} s"
+    body = answer.answer if payment is None else answer.body
+    expected = "CHARGE_FAILURE" if payment is None else "CHARGE_ACTION_REQUIRED"
+    assert body["result"] == expected
+    if payment is None:
+        assert body["message"] == "Optty is not answering right now. Please try again in a moment."
+
+
+def test_the_provider_list_comes_from_optty_narrowed_by_the_store(shop, optty):  # noqa: F811
+    listed = shop.gateway_initialize("80.00")
+    names = [provider["name"] for provider in listed["data"]["providers"]]
+    assert "KLARNA" in names and "AFTERPAY_AU" in names
+    shop.configuration.providers = "KLARNA"
+    shop.configuration.save()
+    assert [p["name"] for p in shop.gateway_initialize("80.00")["data"]["providers"]] == ["KLARNA"]
+
+
+@pytest.mark.parametrize("saleor_version", ["3.23.28"])
+def test_an_optty_outage_gives_an_empty_provider_list_quickly(shop, optty):  # noqa: F811
+    optty.hang_next("options", seconds=10, count=3)
+    started = time.monotonic()
+    assert shop.gateway_initialize("80.00")["data"] == {"providers": []}
+    assert time.monotonic() - started < 2
+
+
+def _make_due(payment) -> None:
+    Attempt.objects.filter(pk=payment.attempt.pk).update(next_check_at=None, created_at=timezone.now() - timedelta(hours=1))

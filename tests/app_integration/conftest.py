@@ -36,6 +36,8 @@ from .harness import AppServer, Lab, SaleorAPI, Shopper, Staff, Storefront, Vers
 
 @dataclass
 class Saleor:
+    """The lab's Saleor: its API (checked against its version's schema) and the staff user."""
+
     lab: Lab
     api: SaleorAPI
     staff: Staff
@@ -47,7 +49,7 @@ class Saleor:
 
 
 @pytest.fixture(scope="session")
-def saleor() -> Saleor:
+def saleor():
     lab = Lab(harness.require_lab())
     lab.start_if_needed()
     try:

@@ -768,7 +768,7 @@ class Storefront:
                 if edge["node"]["isAvailableForPurchase"] and edge["node"]["productType"]["isShippingRequired"]
                 for variant in edge["node"]["variants"] or ()
                 if variant["pricing"] and variant["pricing"]["price"]
-                and Decimal("5") <= money(variant["pricing"]["price"]["gross"]["amount"]) <= Decimal("500")
+                and Decimal(5) <= money(variant["pricing"]["price"]["gross"]["amount"]) <= Decimal(500)
             ]  # fmt: skip
             assert candidates, f"no variant for sale in {CHANNEL}"
             quantity, self._variant = max(candidates)
