@@ -39,6 +39,8 @@ TEST_REQUIRES = [
     "semantic_version>=2.10,<3",
     "pytest>=8",
     "pytest-django>=4.8",
+    # Builds the wheel that tests/app/test_packaging.py installs, without a download.
+    "setuptools>=77",
 ]
 
 REPOSITORY = "https://github.com/saleor-optty/saleor-optty"
