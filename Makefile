@@ -17,11 +17,13 @@ test: test-unit test-integration
 test-unit: $(STAMP)
 	$(PYTHON) -m pytest tests/unit tests/app
 
-# Runs against a real Saleor when `saleor` is importable (see README, "How it is tested").
-# Without Saleor every module skips itself at import, which pytest reports as exit code 5
+# The plugin's suite runs against a real Saleor when `saleor` is importable, the App's
+# against a running Saleor lab named by SALEOR_LAB (see README, "How it is tested").
+# Without them every module skips itself at import, which pytest reports as exit code 5
 # ("no tests collected"): the expected outcome here, not a failure.
 test-integration: $(STAMP)
 	$(PYTHON) -m pytest tests/integration || test $$? -eq 5
+	$(PYTHON) -m pytest tests/app_integration || test $$? -eq 5
 
 ## One checkout through the plugin's Optty flow against the emulator (no Saleor needed).
 ## Options go through DEMO_ARGS, e.g. make demo DEMO_ARGS='--decision decline --keep-running'

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, transaction
 from django.http import HttpResponse, JsonResponse
@@ -47,14 +48,19 @@ ORDER_STATUS_UPDATE = "ORDER_STATUS_UPDATE"
 MONEY_EVENTS = (REFUND_CALLBACK, ORDER_STATUS_UPDATE)
 
 
-def url_key(salt: str, value: str) -> str:
+def url_key(salt: str, value: str, *, secret: str | None = None) -> str:
     # Keyed with Django's SECRET_KEY: nothing to store, and it changes if the key does.
-    return salted_hmac(salt, value, algorithm="sha256").hexdigest()[:40]
+    return salted_hmac(salt, value, secret=secret, algorithm="sha256").hexdigest()[:40]
 
 
 def key_matches(key: str, salt: str, value: str) -> bool:
+    """Whether ``key`` is the URL key of ``value``, under SECRET_KEY or one of the
+    SECRET_KEY_FALLBACKS (so the URLs of orders in flight keep working after a rotation)."""
     # compare_digest raises TypeError on non-ASCII text, and no right key is non-ASCII.
-    return key.isascii() and hmac.compare_digest(key, url_key(salt, value))
+    if not key.isascii():
+        return False
+    secrets = (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ()))
+    return any(hmac.compare_digest(key, url_key(salt, value, secret=secret)) for secret in secrets)
 
 
 def read_json(body: bytes) -> Any:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from saleor_optty.app import reconcile
 from saleor_optty.app.models import Attempt
-from saleor_optty.app.optty_views import merchant_webhook_url
+from saleor_optty.app.optty_views import callback_url, merchant_webhook_url
 from saleor_optty.shared.models import OpttyOrderState
 
 from ..unit.conftest import optty, optty_server  # noqa: F401 - the Optty emulator
@@ -331,3 +331,15 @@ def test_an_optty_outage_gives_an_empty_provider_list_quickly(shop, optty):  # n
 
 def _make_due(payment) -> None:
     Attempt.objects.filter(pk=payment.attempt.pk).update(next_check_at=None, created_at=timezone.now() - timedelta(hours=1))
+
+
+def test_a_rotated_secret_key_keeps_callbacks_and_stored_credentials_working(shop, optty, settings):  # noqa: F811
+    payment = shop.pay()
+    url = callback_url(payment.reference)
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-for-the-optty-app-rotation-test"
+    optty.decide(payment.reference, "approve")
+    response = requests.post(url, json={"event": "ORDER_ASYNC_CALLBACK"}, timeout=10)
+    assert response.status_code == 200 and response.json() == {"status": "success"}
+    assert payment.saleor_amounts["charged"] == Decimal("80.00")  # the stored secrets still decrypt
+    assert callback_url(payment.reference) != url  # new orders get URLs under the new key
