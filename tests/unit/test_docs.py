@@ -3,10 +3,11 @@
 - Every ```graphql block in README.md and docs/*.md must validate against the GraphQL
   schemas of the Saleor versions we support (copies in tests/schema/, because a user's
   checkout has nothing beside it).
-- The README must keep documenting the whole storefront flow and the staff operations.
+- The README must keep documenting the whole storefront flow and the staff operations,
+  for the plugin and for the App.
 - What the README names must exist: its ``make`` targets, its ``manage.py optty_*``
   commands, every field of the plugin's Dashboard configuration, and every message it
-  quotes under "Troubleshooting".
+  quotes under "Troubleshooting" and "Troubleshooting the App".
 """
 
 import ast
@@ -19,7 +20,7 @@ from graphql import GraphQLSchema, build_schema, parse, validate
 from graphql.language import FieldNode, visit
 from graphql.language.visitor import Visitor
 
-from saleor_optty.consts import GATEWAY_ID
+from saleor_optty.consts import APP_ID, GATEWAY_ID
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -82,6 +83,13 @@ def test_the_readme_documents_the_storefront_flow_and_staff_operations():
     assert any(f'gateway: "{GATEWAY_ID}"' in text for _, text in BLOCKS)
 
 
+def test_the_readme_documents_the_app_s_storefront_flow_install_and_staff_operations():
+    used = set().union(*(_fields_used(text) for label, text in BLOCKS if label.startswith("README.md")))
+    app = {"appInstall", "paymentGatewayInitialize", "transactionInitialize", "transactionProcess", "transactionRequestAction"}
+    assert app <= used, f"README lost the App's documents for: {sorted(app - used)}"
+    assert any(f'id: "{APP_ID}"' in text for _, text in BLOCKS)
+
+
 # What the README names must exist --------------------------------------------------------
 
 _README = README.read_text(encoding="utf-8")
@@ -135,8 +143,9 @@ def test_the_dashboard_table_lists_exactly_the_plugins_fields():
     assert documented == _configuration_labels()
 
 
-def _plugin_source() -> str:
-    """The code that produces the plugin's messages (the demo and optty-check quote some)."""
+def _package_source() -> str:
+    """The code that produces the plugin's and the App's messages (the demo and
+    optty-check quote some)."""
     quoting = {ROOT / "saleor_optty/diagnostics.py", ROOT / "saleor_optty/demo"}
     paths = (ROOT / "saleor_optty").rglob("*.py")
     return "\n".join(
@@ -144,15 +153,16 @@ def _plugin_source() -> str:
     )
 
 
-def test_troubleshooting_quotes_messages_the_code_really_produces():
+@pytest.mark.parametrize("section, at_least", [("Troubleshooting", 20), ("Troubleshooting the App", 20)])
+def test_troubleshooting_quotes_messages_the_code_really_produces(section, at_least):
     """Each quoted message, split at its ``<placeholders>``, must appear piece by piece."""
-    source = _plugin_source()
+    source = _package_source()
     quoted = [
         span
-        for span in re.findall(r"`([^`\n]+)`", _section("Troubleshooting"))
+        for span in re.findall(r"`([^`\n]+)`", _section(section))
         if span[0].isupper() and span.count(" ") >= 2
     ]
-    assert len(quoted) >= 20
+    assert len(quoted) >= at_least
     stale = []
     for message in quoted:
         pieces = (piece.strip(" '\":;,.()") for piece in re.split(r"<[^>]+>", message))
