@@ -125,11 +125,8 @@ def merchant_webhook(request, channel_slug: str, key: str):
     if configuration is None:
         return callbacks.refuse_unauthenticated(Notification, "merchant webhooks", "")
     payload = callbacks.read_json(request.body)
-    data = payload.get("data") if isinstance(payload, dict) else None
     event = callbacks.callback_event(payload, "unknown")
-    reference = ""
-    if isinstance(data, dict):
-        reference = str(data.get("orderReference") or data.get("merchantReference") or "")[:64]
+    reference = callbacks.merchant_webhook_reference(payload)
     attempts = Attempt.objects.filter(
         reference=reference, installation=configuration.installation, channel_slug=configuration.channel_slug
     )

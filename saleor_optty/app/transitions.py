@@ -281,13 +281,7 @@ def sync_with_optty(client: OpttyClient, attempt: Attempt) -> operations.Settled
     Operations whose answer was lost, refunds made in Optty's portal: each reaches
     Saleor once. The call to Optty is made before any lock is taken.
     """
-    try:
-        details = client.get_order_details(attempt.reference)
-    except OpttyError:
-        # Whatever moved is still to be shown: reconciliation reads the record later.
-        Attempt.objects.filter(pk=attempt.pk).update(sync_due=True)
-        operations.forget_settled(attempt)
-        raise
+    details = operations.read_record(client, attempt)
     settled = operations.settle(attempt, details)
     Attempt.objects.filter(pk=attempt.pk).update(sync_due=False)
     report_operations(attempt)

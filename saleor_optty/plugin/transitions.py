@@ -236,13 +236,7 @@ def sync_with_optty(client: OpttyClient, attempt: OpttyOrder) -> operations.Sett
     Operations whose answer was lost, refunds made in Optty's portal: each reaches
     Saleor's payment once. The call to Optty is made before any lock is taken.
     """
-    try:
-        details = client.get_order_details(attempt.reference)
-    except OpttyError:
-        # Whatever moved is still to be shown: reconciliation reads the record later.
-        OpttyOrder.objects.filter(pk=attempt.pk).update(sync_due=True)
-        operations.forget_settled(attempt)
-        raise
+    details = operations.read_record(client, attempt)
     with saleor.transaction_with_commit_on_errors():
         payment = saleor.lock_payment(attempt.payment_id)  # payment, then attempt
         settled = operations.settle(attempt, details)

@@ -123,11 +123,8 @@ def handle_callback(request, *, reference: str, client: OpttyClient, channel_slu
 
 def handle_merchant_webhook(request, *, client: OpttyClient, channel_slug: str):
     payload = callbacks.read_json(request.body)
-    data = payload.get("data") if isinstance(payload, dict) else None
     event = callbacks.callback_event(payload, "unknown")
-    reference = ""
-    if isinstance(data, dict):
-        reference = str(data.get("orderReference") or data.get("merchantReference") or "")[:64]
+    reference = callbacks.merchant_webhook_reference(payload)
     attempt = _attempt(reference, channel_slug)
     if attempt is None:
         _audit(event, reference, "no matching order; acknowledged", payload)

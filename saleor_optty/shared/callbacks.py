@@ -87,6 +87,14 @@ def callback_event(payload: Any, default: str) -> str:
     return str(payload.get("event") or default)[:64]
 
 
+def merchant_webhook_reference(payload: Any) -> str:
+    """The order reference a merchant webhook (ORDER_STATUS_UPDATE, REFUND_CALLBACK) is about."""
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict):
+        return ""
+    return str(data.get("orderReference") or data.get("merchantReference") or "")[:64]
+
+
 def audit(model: type[NotificationBase], event: str, reference: str, outcome: str, payload: Any) -> None:
     """One audit record, keeping only the allow-listed fields of ``payload``; never raises."""
     try:

@@ -113,8 +113,14 @@ def record_give_back(attempt: AttemptBase, kind: str, *, source: str) -> Operati
     """
     with transaction.atomic():
         locked = lock(attempt)
-        owed = (locked.return_amount or locked.amount) - returned_amount(locked)
-        if not locked.is_returning or owed <= 0 or give_back_unsettled(locked):
+        # One query, so that what is back and what is on its way are read at one moment:
+        # an operation settling meanwhile (its answer is written without this lock) must
+        # not look both not yet back and no longer on its way.
+        movements = list(locked.operations.filter(kind__in=(OpttyOperationKind.REFUND, OpttyOperationKind.VOID)))
+        returned = sum((op.amount for op in movements if op.status == OpttyOperationStatus.SUCCEEDED), Decimal(0))
+        on_its_way = any(op.status in UNSETTLED and op.source not in STAFF_SOURCES for op in movements)
+        owed = (locked.return_amount or locked.amount) - returned
+        if not locked.is_returning or owed <= 0 or on_its_way:
             return None
         return record(locked, kind, owed, source=source)
 
@@ -229,6 +235,20 @@ class Settled:
     settled: tuple[OperationBase, ...]
     #: Refunds Optty made that no operation of ours accounts for, now recorded.
     foreign_refunds: tuple[OperationBase, ...]
+
+
+def read_record(client: OpttyClient, attempt: AttemptBase) -> OrderDetails:
+    """Optty's record of the attempt's order (``/details``), read before any lock is taken.
+
+    When it cannot be read, whatever moved is still to be shown: the attempt is marked
+    ``sync_due`` for reconciliation, and the OpttyError raised.
+    """
+    try:
+        return client.get_order_details(attempt.reference)
+    except OpttyError:
+        type(attempt).objects.filter(pk=attempt.pk).update(sync_due=True)
+        forget_settled(attempt)
+        raise
 
 
 def settle(attempt: AttemptBase, details: OrderDetails) -> Settled:

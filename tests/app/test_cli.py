@@ -18,11 +18,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.db import connection
 
 from saleor_optty.app import cli
 from saleor_optty.app.models import ChannelConfiguration
-from tests.unit.conftest import optty, optty_server  # noqa: F401  (the Optty emulator)
 
 APP_COMMAND = Path(sys.executable).parent / "saleor-optty-app"
 #: Nothing listens here: the App's best-effort calls to Saleor fail at once.

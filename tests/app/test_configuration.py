@@ -8,10 +8,8 @@ import pytest
 from django.db import connection
 
 from saleor_optty.app.configuration import service
-from saleor_optty.app.models import ChannelConfiguration, Installation
+from saleor_optty.app.models import ChannelConfiguration
 from saleor_optty.shared import providers
-from tests.unit.conftest import optty, optty_server  # noqa: F401  (the Optty emulator)
-
 
 
 @pytest.fixture

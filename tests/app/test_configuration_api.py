@@ -8,7 +8,6 @@ import requests
 from saleor_optty.app.configuration import service
 from saleor_optty.app.models import ChannelConfiguration
 from saleor_optty.app.optty_views import merchant_webhook_url
-from tests.unit.conftest import optty, optty_server  # noqa: F401  (the Optty emulator)
 
 
 @pytest.fixture

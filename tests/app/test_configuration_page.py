@@ -22,7 +22,6 @@ import pytest
 from saleor_optty.app.models import ChannelConfiguration
 from saleor_optty.app.optty_views import merchant_webhook_url
 from tests.browser import browser, page  # noqa: F401  (fixtures)
-from tests.unit.conftest import optty, optty_server  # noqa: F401  (the Optty emulator)
 
 DASHBOARD_PAGE = """<!doctype html>
 <meta charset="utf-8"><title>Saleor Dashboard</title>

@@ -25,9 +25,9 @@ from django.utils import timezone
 from saleor_optty.app import reconcile, transitions
 from saleor_optty.app.models import Attempt
 from saleor_optty.optty import money
+from saleor_optty.shared import operations
 
 from ..interleavings import Scheduler, patch_checkpoints, schedules
-from ..unit.conftest import optty, optty_server  # noqa: F401 - the Optty emulator
 from .shop import Shop
 
 pytestmark = pytest.mark.skipif(
@@ -48,7 +48,7 @@ CHECKPOINTS = {
 
 
 @pytest.fixture
-def shop(installed_app, optty):  # noqa: F811
+def shop(installed_app, optty):
     optty.set_callback_options(delay=3600)  # Optty's own callbacks never come: the callback is an actor
     return Shop(installed_app, optty)
 
@@ -83,7 +83,7 @@ def transitions_callback_url(reference: str) -> str:
 
 @pytest.mark.parametrize("saleor_version", ["3.23.28"])
 @pytest.mark.parametrize("pair", PAIRS, ids="+".join)
-def test_every_ordering_reports_the_payment_once(shop, optty, pair):  # noqa: F811
+def test_every_ordering_reports_the_payment_once(shop, optty, pair):
     orderings = list(schedules({actor: STEPS[actor] for actor in pair}))
     for schedule in orderings:
         payment = shop.pay()
@@ -109,7 +109,7 @@ def test_every_ordering_reports_the_payment_once(shop, optty, pair):  # noqa: F8
 
 
 @pytest.mark.parametrize("saleor_version", ["3.23.28"])
-def test_two_payments_of_one_checkout_confirmed_at_once_give_back_exactly_one(shop, optty):  # noqa: F811
+def test_two_payments_of_one_checkout_confirmed_at_once_give_back_exactly_one(shop, optty):
     orderings = list(schedules({"first": STEPS["return"], "second": STEPS["return"]}))
     for schedule in orderings:
         checkout = shop.checkout("80.00")
@@ -129,3 +129,31 @@ def test_two_payments_of_one_checkout_confirmed_at_once_give_back_exactly_one(sh
         assert len(kept) == 1 and len(returned) == 1, where
         assert Decimal(optty.order(returned[0].reference)["refunded_amount"]) == Decimal("80.00"), where
         assert Decimal(optty.order(kept[0].reference)["refunded_amount"]) == 0, where
+
+
+@pytest.mark.parametrize("saleor_version", ["3.23.28"])
+def test_a_difference_two_paths_find_at_once_goes_back_once(shop, optty):
+    """The cart got cheaper while the shopper was at the provider: the return and a
+    callback both find the difference to give back, in every order of their steps."""
+    points = {
+        (transitions._locked, "__enter__"): "lock:before",
+        (operations, "record_give_back"): "give back:before",
+        (operations, "send"): "after Optty's answer",
+    }
+    orderings = list(schedules({"return": 4, "callback": 4}))
+    for schedule in orderings:
+        payment = shop.pay()
+        payment.checkout.total = Decimal("60.00")
+        approval = optty.decide(payment.reference, "approve")
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            scheduler = Scheduler(blocked_after=0.25)
+            patch_checkpoints(monkeypatch, scheduler, points)
+            everyone = actors(shop, payment, approval["redirect"])
+            results = scheduler.run({name: everyone[name] for name in ("return", "callback")}, schedule)
+        where = f"ordering {'-'.join(schedule)}: {scheduler.trace}"
+        for name, result in results.items():
+            assert not isinstance(result, BaseException), f"{name} raised {result!r} in {where}"
+        assert Decimal(optty.order(payment.reference)["refunded_amount"]) == Decimal("20.00"), where
+        assert payment.attempt.operations.count() == 1, where
+        amounts = payment.saleor_amounts
+        assert (amounts["charged"], amounts["refunded"]) == (Decimal("60.00"), Decimal("20.00")), where

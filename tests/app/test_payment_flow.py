@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 import requests
-
 from django.utils import timezone
 
 from saleor_optty.app import reconcile
@@ -18,21 +17,20 @@ from saleor_optty.app.models import Attempt
 from saleor_optty.app.optty_views import callback_url, merchant_webhook_url
 from saleor_optty.shared.models import OpttyOrderState
 
-from ..unit.conftest import optty, optty_server  # noqa: F401 - the Optty emulator
 from .shop import Shop
 
 
 @pytest.fixture
-def shop(installed_app, optty):  # noqa: F811
+def shop(installed_app, optty):
     return Shop(installed_app, optty)
 
 
 @pytest.fixture
-def authorising_shop(installed_app, optty):  # noqa: F811
+def authorising_shop(installed_app, optty):
     return Shop(installed_app, optty, auto_capture=False)
 
 
-def test_a_payment_starts_with_an_optty_order_and_the_redirect(shop, optty):  # noqa: F811
+def test_a_payment_starts_with_an_optty_order_and_the_redirect(shop, optty):
     payment = shop.pay(amount="80.00")
     assert payment.answer["result"] == "CHARGE_ACTION_REQUIRED"
     assert payment.answer["data"]["redirectUrl"].startswith(optty.url)
@@ -43,14 +41,14 @@ def test_a_payment_starts_with_an_optty_order_and_the_redirect(shop, optty):  # 
     assert payment.saleor_amounts["charged"] == 0  # nothing counts before Optty confirms it
 
 
-def test_saleor_retrying_initialize_gets_the_first_answer_and_no_second_order(shop, optty):  # noqa: F811
+def test_saleor_retrying_initialize_gets_the_first_answer_and_no_second_order(shop, optty):
     payment = shop.pay(idempotency_key="same-key")
     again = shop.pay(payment.checkout, idempotency_key="same-key", transaction=payment.transaction)
     assert again.answer == payment.answer
     assert optty.stats()["requests"].get("create_order") == 1
 
 
-def test_an_approved_payment_is_reported_once_and_asked_of_optty_once(shop, optty):  # noqa: F811
+def test_an_approved_payment_is_reported_once_and_asked_of_optty_once(shop, optty):
     optty.set_callback_options(delay=0.3)  # the return first, then Optty's callback
     payment = shop.pay()
     back = payment.come_back("approve")
@@ -67,7 +65,7 @@ def test_an_approved_payment_is_reported_once_and_asked_of_optty_once(shop, optt
     assert requests.get("create_order") == 1 and requests.get("get_order") == 1
 
 
-def test_a_declined_payment_is_a_failure_and_the_checkout_can_be_paid_again(shop, optty):  # noqa: F811
+def test_a_declined_payment_is_a_failure_and_the_checkout_can_be_paid_again(shop, optty):
     payment = shop.pay()
     assert payment.come_back("decline")["status"] == "declined"
     assert [event.message for event in payment.events("CHARGE_FAILURE")] == [
@@ -79,7 +77,7 @@ def test_a_declined_payment_is_a_failure_and_the_checkout_can_be_paid_again(shop
     assert second.saleor_amounts["charged"] == Decimal("80.00")
 
 
-def test_nothing_is_reported_while_the_provider_has_not_decided(shop, optty):  # noqa: F811
+def test_nothing_is_reported_while_the_provider_has_not_decided(shop, optty):
     payment = shop.pay()
     assert payment.come_back("pending")["status"] == "pending"
     processed = payment.process()
@@ -94,7 +92,7 @@ def test_nothing_is_reported_while_the_provider_has_not_decided(shop, optty):  #
     assert payment.process().body["result"] == "CHARGE_SUCCESS"
 
 
-def test_a_forged_return_changes_nothing(shop, app_url, optty):  # noqa: F811
+def test_a_forged_return_changes_nothing(shop, app_url, optty):
     payment = shop.pay()
     redirect = optty.decide(payment.reference, "pending")["redirect"]
     forged = redirect.replace("status=PENDING", "status=SUCCESSFUL").replace("status=pending", "status=SUCCESSFUL")
@@ -103,7 +101,7 @@ def test_a_forged_return_changes_nothing(shop, app_url, optty):  # noqa: F811
     assert Attempt.objects.get(reference=payment.reference).state != OpttyOrderState.SUCCESSFUL
 
 
-def test_a_return_url_outside_the_storefronts_is_refused(shop, optty):  # noqa: F811
+def test_a_return_url_outside_the_storefronts_is_refused(shop, optty):
     checkout = shop.checkout()
     transaction = shop.saleor.create_transaction(currency="AUD", checkout_id=checkout.id)
     payload_data = {"provider": "KLARNA", "returnUrl": "https://evil.example.net/steal"}
@@ -113,7 +111,7 @@ def test_a_return_url_outside_the_storefronts_is_refused(shop, optty):  # noqa: 
     assert optty.stats()["requests"].get("create_order", 0) == 0
 
 
-def test_a_provider_the_store_does_not_offer_is_refused_before_optty_is_asked(shop, optty):  # noqa: F811
+def test_a_provider_the_store_does_not_offer_is_refused_before_optty_is_asked(shop, optty):
     shop.configuration.providers = "AFTERPAY_AU"
     shop.configuration.save()
     payment = shop.pay(provider="KLARNA")
@@ -121,7 +119,7 @@ def test_a_provider_the_store_does_not_offer_is_refused_before_optty_is_asked(sh
     assert payment.answer["message"] == "KLARNA is not enabled for this store. Choose one of: AFTERPAY_AU."
 
 
-def test_a_second_payment_of_a_paid_checkout_goes_back(shop, optty):  # noqa: F811
+def test_a_second_payment_of_a_paid_checkout_goes_back(shop, optty):
     checkout = shop.checkout("80.00")
     first = shop.pay(checkout)
     second = shop.pay(checkout, provider="AFTERPAY_AU")  # the shopper started another one
@@ -135,7 +133,7 @@ def test_a_second_payment_of_a_paid_checkout_goes_back(shop, optty):  # noqa: F8
     assert first.attempt.resolution == "This payment was replaced by another one and has been returned."
 
 
-def test_staff_refunds_in_parts_each_once(shop, optty):  # noqa: F811
+def test_staff_refunds_in_parts_each_once(shop, optty):
     payment = shop.pay()
     payment.come_back("approve")
     first = payment.staff("REFUND", "30.00")
@@ -147,7 +145,7 @@ def test_staff_refunds_in_parts_each_once(shop, optty):  # noqa: F811
     assert first.body["pspReference"] != second.body["pspReference"]
 
 
-def test_an_over_refund_saleor_clamped_to_zero_moves_nothing(shop, optty):  # noqa: F811
+def test_an_over_refund_saleor_clamped_to_zero_moves_nothing(shop, optty):
     payment = shop.pay()
     payment.come_back("approve")
     refused = payment.staff("REFUND", "0")
@@ -155,7 +153,7 @@ def test_an_over_refund_saleor_clamped_to_zero_moves_nothing(shop, optty):  # no
     assert optty.stats()["requests"].get("refund", 0) == 0
 
 
-def test_a_refund_whose_answer_was_lost_is_pending_then_reported_once(shop, optty):  # noqa: F811
+def test_a_refund_whose_answer_was_lost_is_pending_then_reported_once(shop, optty):
     payment = shop.pay()
     payment.come_back("approve")
     optty.drop_next("refund", when="after")  # Optty refunds, the answer never arrives
@@ -171,7 +169,7 @@ def test_a_refund_whose_answer_was_lost_is_pending_then_reported_once(shop, optt
 
 
 @pytest.mark.parametrize("saleor_version", ["3.20.119", "3.23.28"])
-def test_without_auto_capture_staff_capture_then_void_the_rest(authorising_shop, optty):  # noqa: F811
+def test_without_auto_capture_staff_capture_then_void_the_rest(authorising_shop, optty):
     payment = authorising_shop.pay()
     assert payment.answer["result"] == "AUTHORIZATION_ACTION_REQUIRED"
     assert payment.come_back("approve")["status"] == "success"
@@ -195,7 +193,7 @@ def test_a_callback_with_a_wrong_key_is_refused(shop, app_url):
 
 
 
-def test_money_optty_took_for_another_amount_is_never_counted_and_goes_back(shop, optty):  # noqa: F811
+def test_money_optty_took_for_another_amount_is_never_counted_and_goes_back(shop, optty):
     payment = shop.pay()
     approval = payment.approve()
     Attempt.objects.filter(pk=payment.attempt.pk).update(amount=Decimal("1.00"))  # what Saleor asked for
@@ -212,7 +210,7 @@ def test_money_optty_took_for_another_amount_is_never_counted_and_goes_back(shop
     assert attempt.resolution == "The paid amount does not match; the payment was returned."
 
 
-def test_a_payment_for_a_checkout_that_no_longer_exists_goes_back(shop, optty):  # noqa: F811
+def test_a_payment_for_a_checkout_that_no_longer_exists_goes_back(shop, optty):
     payment = shop.pay()
     payment.checkout.deleted = True  # the checkout expired while the shopper was at the provider
     assert payment.come_back()["status"] == "error"
@@ -221,7 +219,7 @@ def test_a_payment_for_a_checkout_that_no_longer_exists_goes_back(shop, optty): 
     assert payment.attempt.resolution == "The cart no longer exists; the payment was returned."
 
 
-def test_a_cart_made_cheaper_mid_payment_gets_the_difference_back(shop, optty):  # noqa: F811
+def test_a_cart_made_cheaper_mid_payment_gets_the_difference_back(shop, optty):
     payment = shop.pay()
     payment.checkout.total = Decimal("60.00")  # an item removed while the shopper was at the provider
     assert payment.come_back()["status"] == "error"
@@ -230,7 +228,7 @@ def test_a_cart_made_cheaper_mid_payment_gets_the_difference_back(shop, optty): 
     assert Decimal(optty.order(payment.reference)["refunded_amount"]) == Decimal("20.00")
 
 
-def test_a_report_saleor_did_not_take_is_sent_by_reconciliation(shop, optty):  # noqa: F811
+def test_a_report_saleor_did_not_take_is_sent_by_reconciliation(shop, optty):
     payment = shop.pay()
     shop.saleor.fail_next_graphql(503, times=10)  # Saleor down as the shopper comes back
     assert payment.come_back()["status"] == "pending"
@@ -246,7 +244,7 @@ def test_a_report_saleor_did_not_take_is_sent_by_reconciliation(shop, optty):  #
     assert optty.stats()["requests"]["get_order"] <= 2  # Optty was not asked again once it had answered
 
 
-def test_a_refund_made_in_optty_s_portal_reaches_saleor_once(shop, optty):  # noqa: F811
+def test_a_refund_made_in_optty_s_portal_reaches_saleor_once(shop, optty):
     shop.configuration.refresh_from_db()
     payment = shop.pay()
     payment.come_back()
@@ -261,7 +259,7 @@ def test_a_refund_made_in_optty_s_portal_reaches_saleor_once(shop, optty):  # no
     assert payment.saleor_amounts["refunded"] == Decimal("25.00")
 
 
-def test_a_declined_payment_that_optty_later_reports_paid_is_reported_paid(shop, optty):  # noqa: F811
+def test_a_declined_payment_that_optty_later_reports_paid_is_reported_paid(shop, optty):
     payment = shop.pay()
     assert payment.come_back("decline")["status"] == "declined"
     optty.wait_for_callbacks()
@@ -271,7 +269,7 @@ def test_a_declined_payment_that_optty_later_reports_paid_is_reported_paid(shop,
     assert payment.attempt.state == OpttyOrderState.SUCCESSFUL
 
 
-def test_saleor_sending_the_same_refund_request_again_moves_no_money(shop, optty):  # noqa: F811
+def test_saleor_sending_the_same_refund_request_again_moves_no_money(shop, optty):
     payment = shop.pay()
     payment.come_back()
     first = payment.staff("REFUND", "30.00")
@@ -283,7 +281,7 @@ def test_saleor_sending_the_same_refund_request_again_moves_no_money(shop, optty
     assert Decimal(optty.order(payment.reference)["refunded_amount"]) == Decimal("30.00")
 
 
-def test_a_staff_retry_of_a_refund_whose_answer_was_lost_sends_it_only_if_optty_lacks_it(shop, optty):  # noqa: F811
+def test_a_staff_retry_of_a_refund_whose_answer_was_lost_sends_it_only_if_optty_lacks_it(shop, optty):
     payment = shop.pay()
     payment.come_back()
     optty.drop_next("refund", when="after")  # Optty refunds; the answer is lost
@@ -297,7 +295,7 @@ def test_a_staff_retry_of_a_refund_whose_answer_was_lost_sends_it_only_if_optty_
 
 @pytest.mark.parametrize("saleor_version", ["3.23.28"])
 @pytest.mark.parametrize("endpoint", ["create_order", "get_order", "token"])
-def test_every_sync_webhook_answers_inside_saleor_s_timeout_when_optty_hangs(shop, optty, endpoint):  # noqa: F811
+def test_every_sync_webhook_answers_inside_saleor_s_timeout_when_optty_hangs(shop, optty, endpoint):
     payment = shop.pay() if endpoint != "create_order" else None
     optty.revoke_tokens() if endpoint == "token" else None
     optty.hang_next(endpoint, seconds=30, count=5)
@@ -312,7 +310,7 @@ def test_every_sync_webhook_answers_inside_saleor_s_timeout_when_optty_hangs(sho
         assert body["message"] == "Optty is not answering right now. Please try again in a moment."
 
 
-def test_the_provider_list_comes_from_optty_narrowed_by_the_store(shop, optty):  # noqa: F811
+def test_the_provider_list_comes_from_optty_narrowed_by_the_store(shop, optty):
     listed = shop.gateway_initialize("80.00")
     names = [provider["name"] for provider in listed["data"]["providers"]]
     assert "KLARNA" in names and "AFTERPAY_AU" in names
@@ -322,7 +320,7 @@ def test_the_provider_list_comes_from_optty_narrowed_by_the_store(shop, optty): 
 
 
 @pytest.mark.parametrize("saleor_version", ["3.23.28"])
-def test_an_optty_outage_gives_an_empty_provider_list_quickly(shop, optty):  # noqa: F811
+def test_an_optty_outage_gives_an_empty_provider_list_quickly(shop, optty):
     optty.hang_next("options", seconds=10, count=3)
     started = time.monotonic()
     assert shop.gateway_initialize("80.00")["data"] == {"providers": []}
@@ -333,7 +331,7 @@ def _make_due(payment) -> None:
     Attempt.objects.filter(pk=payment.attempt.pk).update(next_check_at=None, created_at=timezone.now() - timedelta(hours=1))
 
 
-def test_a_rotated_secret_key_keeps_callbacks_and_stored_credentials_working(shop, optty, settings):  # noqa: F811
+def test_a_rotated_secret_key_keeps_callbacks_and_stored_credentials_working(shop, optty, settings):
     payment = shop.pay()
     url = callback_url(payment.reference)
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]

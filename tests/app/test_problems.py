@@ -12,7 +12,6 @@ from saleor_optty.app import problems
 from saleor_optty.app.configuration import service
 from saleor_optty.app.models import ChannelConfiguration, Installation
 from saleor_optty.optty import OpttyUnavailableError
-from tests.unit.conftest import optty, optty_server  # noqa: F401  (the Optty emulator)
 
 
 @pytest.fixture
