@@ -86,3 +86,70 @@ def test_sides(storefront, optty, bench_plugins, monkeypatch):
         c = Comparison(clocks["redirect"], clocks["Optty"])
         out.append(f"{label}: {c.ratio:.3f} {c.detail('Optty', 'redirect')}")
         open("/tmp/prof/sides.txt", "w").write("\n".join(out))
+
+def test_confirm_profile(storefront, optty, bench_plugins, monkeypatch):
+    import cProfile, pstats, io
+    profs = {"optty": cProfile.Profile(time.process_time), "floor": cProfile.Profile(time.process_time)}
+    current = {"side": None}
+    orig = sg.confirm
+    def confirm(*a, **k):
+        p = profs[current["side"]]; p.enable()
+        try: return orig(*a, **k)
+        finally: p.disable()
+    # complete_checkout imports gateway functions by module attribute?
+    import saleor.checkout.complete_checkout as ccmod
+    monkeypatch.setattr(sg, "confirm", confirm)
+    if hasattr(ccmod, "gateway"):
+        pass
+    plugin_code = Attribution(monkeypatch)
+    amount = storefront.total()
+    for r in range(30):
+        for s, fn in (("optty", lambda: optty_checkout(storefront, optty, amount, plugin_code)), ("floor", lambda: floor_checkout(storefront, amount)))[:: 1 if r % 2 else -1]:
+            current["side"] = s; fn()
+    out = ""
+    for s, p in profs.items():
+        st = io.StringIO(); pstats.Stats(p, stream=st).sort_stats("cumulative").print_stats(40); out += f"##### {s}\n" + st.getvalue()
+    open("/tmp/prof/confirm.txt", "w").write(out)
+
+def test_plugin_profile(storefront, optty, bench_plugins, monkeypatch):
+    import cProfile, pstats, io
+    prof = cProfile.Profile(time.process_time)
+    excl = {"depth": 0}
+    def wrap(owner, name, enable):
+        orig = getattr(owner, name)
+        def w(*a, **k):
+            if enable: prof.enable()
+            else: prof.disable()
+            try: return orig(*a, **k)
+            finally:
+                if enable: prof.disable()
+                else: prof.enable()
+        monkeypatch.setattr(owner, name, w)
+    wrap(gateway.OpttyGatewayPlugin, "process_payment", True)
+    wrap(gateway.OpttyGatewayPlugin, "webhook", True)
+    wrap(saleor_compat, "complete_checkout", False)
+    wrap(saleor_compat, "check_checkout_unchanged", False)
+    plugin_code = Attribution(monkeypatch)
+    amount = storefront.total()
+    for r in range(40):
+        optty_checkout(storefront, optty, amount, plugin_code)
+    st = io.StringIO(); pstats.Stats(prof, stream=st).sort_stats("cumulative").print_stats(90)
+    open("/tmp/prof/plugin.txt", "w").write(st.getvalue())
+
+def test_complete_profile(storefront, optty, bench_plugins, monkeypatch):
+    import cProfile
+    profs = {"optty": cProfile.Profile(time.process_time), "floor": cProfile.Profile(time.process_time)}
+    current = {"side": None}
+    orig = saleor_compat.complete_checkout
+    def cc_(*a, **k):
+        p = profs[current["side"]]; p.enable()
+        try: return orig(*a, **k)
+        finally: p.disable()
+    monkeypatch.setattr(saleor_compat, "complete_checkout", cc_)
+    plugin_code = Attribution(monkeypatch)
+    amount = storefront.total()
+    for r in range(40):
+        for s, fn in (("optty", lambda: optty_checkout(storefront, optty, amount, plugin_code)), ("floor", lambda: floor_checkout(storefront, amount)))[:: 1 if r % 2 else -1]:
+            current["side"] = s; fn()
+    for s, p in profs.items():
+        p.dump_stats(f"/tmp/prof/{s}.prof")

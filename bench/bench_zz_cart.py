@@ -78,3 +78,55 @@ def test_cart(storefront, optty, bench_plugins):
             acc.append((time.process_time() - t) / 20)
     out.append(f"a {statistics.median(ta)*1000:.2f} ms  b {statistics.median(tb)*1000:.2f} ms")
     open("/tmp/prof/cart.txt", "w").write("\n".join(out))
+
+def test_cart_profile(storefront, optty, bench_plugins):
+    import cProfile, pstats, io
+    token = storefront.checkout.pk
+    for _ in range(20): sc.cart_from_checkout(token, customer_email=None)
+    p = cProfile.Profile(time.process_time); p.enable()
+    for _ in range(200): sc.cart_from_checkout(token, customer_email=None)
+    p.disable()
+    s = io.StringIO(); pstats.Stats(p, stream=s).sort_stats("cumulative").print_stats(45)
+    s2 = io.StringIO(); pstats.Stats(p, stream=s2).sort_stats("tottime").print_stats(30)
+    open("/tmp/prof/cartprof.txt", "w").write(s.getvalue() + s2.getvalue())
+
+from django.db.models import Prefetch
+ADDRESS = ("first_name", "last_name", "street_address_1", "street_address_2", "city", "country_area", "postal_code", "country", "phone")
+
+def checkout_c(token):
+    media = ProductMedia.objects.only("image", "external_url", "sort_order", "product_id")
+    lines = CheckoutLine.objects.select_related("variant__product").only(
+        "checkout_id", "quantity", "undiscounted_unit_price_amount", "tax_rate", "total_price_net_amount", "total_price_gross_amount",
+        "variant__name", "variant__sku", "variant__product__name",
+    ).prefetch_related(Prefetch("variant__media", queryset=media), Prefetch("variant__product__media", queryset=media))
+    return (
+        Checkout.objects.select_related("user", "billing_address", "shipping_address", "channel__tax_configuration")
+        .only("currency", "language_code", "email", "shipping_price_net_amount", "shipping_price_gross_amount", "total_net_amount",
+              "total_gross_amount", "user__email", "channel__tax_configuration__prices_entered_with_tax",
+              *(f"billing_address__{f}" for f in ADDRESS), *(f"shipping_address__{f}" for f in ADDRESS))
+        .prefetch_related(Prefetch("lines", queryset=lines))
+        .filter(pk=token).first()
+    )
+
+def test_cart_c(storefront, optty, bench_plugins, monkeypatch):
+    token = storefront.checkout.pk
+    a = sc.cart_from_checkout(token, customer_email=None)
+    out = []
+    def run_c():
+        return sc.cart_from_checkout(token, customer_email=None)
+    # C: patch the reader
+    orig = sc._checkout_for_cart
+    with CaptureQueriesContext(connection) as qc:
+        monkeypatch.setattr(sc, "_checkout_for_cart", checkout_c); c = run_c(); monkeypatch.setattr(sc, "_checkout_for_cart", orig)
+    out.append(f"equal {a == c}; queries c {len(qc)}")
+    for q in qc.captured_queries: out.append(q["sql"][:300])
+    ta, tc = [], []
+    for r in range(40):
+        for impl, acc in ((orig, ta), (checkout_c, tc))[:: 1 if r % 2 else -1]:
+            monkeypatch.setattr(sc, "_checkout_for_cart", impl)
+            gc.collect(); t = time.process_time()
+            for _ in range(20): run_c()
+            acc.append((time.process_time() - t) / 20)
+    monkeypatch.setattr(sc, "_checkout_for_cart", orig)
+    out.append(f"a {statistics.median(ta)*1000:.2f} ms  c {statistics.median(tc)*1000:.2f} ms")
+    open("/tmp/prof/cartc.txt", "w").write("\n".join(out))

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from saleor_optty.app.models import Installation
 
+from ..unit.conftest import optty, optty_server  # noqa: F401 - one Optty emulator for the App's suite too
 from .standin import SaleorStandIn, global_id
 
 SALEOR_VERSIONS = ("3.20.119", "3.23.28")

@@ -63,9 +63,13 @@ class Payment:
 
     def come_back(self, decision: str = "approve") -> dict[str, str]:
         """The shopper decides, then the browser follows Optty's redirect to the App: the
-        query string the storefront's ``returnUrl`` receives."""
+        query string the storefront's ``returnUrl`` receives, once Optty's callback is
+        handled too."""
         redirect = self.approve(decision)["redirect"]
-        return self.shop.follow_return(redirect)
+        back = self.shop.follow_return(redirect)
+        # Optty's callback runs beside the return; what the test checks next is the end state.
+        self.shop.optty.wait_for_callbacks()
+        return back
 
     def process(self) -> Any:
         """``transactionProcess``: the webhook's judged answer."""
