@@ -16,9 +16,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from ..consts import GATEWAY_ID, PLUGIN_NAME, RETURN_PATH
-from ..core.config import DEFAULT_REFERENCE_PREFIX, OpttyConfiguration
+from ..core.config import DEFAULT_REFERENCE_PREFIX, FIELD_TEXT, OpttyConfiguration
 from ..core.payload import build_order_request, create_failure_message
-from ..optty import MoneyError, OpttyAuthenticationError, OpttyClient, OpttyError, OpttyOutcomeUnknownError
+from ..optty import MoneyError, OpttyClient, OpttyError, OpttyOutcomeUnknownError
 from ..optty.money import format_amount
 from ..shared import operations, providers
 from . import saleor_compat as saleor
@@ -29,6 +29,15 @@ logger = logging.getLogger(__name__)
 
 TransactionKind = saleor.TransactionKind
 Field = saleor.ConfigurationTypeField
+
+
+#: The Dashboard's input for each setting that is not plain text.
+_FIELD_TYPES = {
+    "client_secret": Field.SECRET,
+    "payment_secret": Field.SECRET,
+    "auto_capture": Field.BOOLEAN,
+    "callback_url": Field.OUTPUT,
+}
 
 
 class OpttyGatewayPlugin(saleor.BasePlugin):
@@ -54,67 +63,10 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         {"name": "order_reference_prefix", "value": DEFAULT_REFERENCE_PREFIX},
         {"name": "callback_url", "value": ""},
     ]
+    # Labels and help texts are the App's too (core.config.FIELD_TEXT): one wording.
     CONFIG_STRUCTURE = {
-        "environment": {
-            "type": Field.STRING,
-            "label": "Environment",
-            "help_text": "sandbox (Optty's QA hosts) or production.",
-        },
-        "api_url": {
-            "type": Field.STRING,
-            "label": "API URL override",
-            "help_text": "Leave empty to use the environment's API host.",
-        },
-        "auth_url": {
-            "type": Field.STRING,
-            "label": "Token URL override",
-            "help_text": "Leave empty to use the environment's token endpoint.",
-        },
-        "client_id": {
-            "type": Field.STRING,
-            "label": "Client ID",
-            "help_text": "From Optty's portal: View profile → View credentials.",
-        },
-        "client_secret": {
-            "type": Field.SECRET,
-            "label": "Client secret",
-            "help_text": "From Optty's portal: View profile → View credentials.",
-        },
-        "payment_secret": {
-            "type": Field.SECRET,
-            "label": "Payment secret",
-            "help_text": "Optty's payment (hash) secret; it signs the shopper's return from the provider.",
-        },
-        "optty_channel": {
-            "type": Field.STRING,
-            "label": "Optty channel alias",
-            "help_text": "Optional: an Optty channel alias, when your Optty account has several.",
-        },
-        "providers": {
-            "type": Field.STRING,
-            "label": "Providers",
-            "help_text": "Comma-separated allow-list, e.g. KLARNA,AFTERPAY_AU. Empty offers all that Optty offers.",
-        },
-        "auto_capture": {
-            "type": Field.BOOLEAN,
-            "label": "Capture automatically",
-            "help_text": "Off: payments are authorised and captured from the Dashboard.",
-        },
-        "supported_currencies": {
-            "type": Field.STRING,
-            "label": "Supported currencies",
-            "help_text": "Comma-separated ISO codes, e.g. AUD,NZD.",
-        },
-        "order_reference_prefix": {
-            "type": Field.STRING,
-            "label": "Order reference prefix",
-            "help_text": "Starts every Optty order reference, so your orders are easy to find in Optty's portal.",
-        },
-        "callback_url": {
-            "type": Field.OUTPUT,
-            "label": "Callback URL",
-            "help_text": "Paste this into Optty's portal: Admin settings → Webhook/Callback Settings.",
-        },
+        name: {"type": _FIELD_TYPES.get(name, Field.STRING), "label": text.label, "help_text": text.help_text}
+        for name, text in FIELD_TEXT.items()
     }
 
     def __init__(self, *, configuration, **kwargs):
@@ -192,14 +144,12 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
     def process_payment(self, payment_information, previous_value):
         if not self.active:
             return previous_value
+        # Saleor calls this again when a path completes the checkout of a payment that the
+        # confirm path has already recorded as paid: never a second Optty order.
+        paid = saleor.recorded_money(payment_information)
+        if paid is not None:
+            return _already_processed(payment_information, paid)
         if self._attempt_holding_money(payment_information) is not None:
-            # Saleor calls this again when a path completes the checkout of a payment that
-            # the confirm path has already recorded as paid: never a second Optty order.
-            paid = saleor.successful_transaction_for(
-                payment_information.payment_id, (TransactionKind.AUTH, TransactionKind.CAPTURE)
-            )
-            if paid is not None:
-                return _already_processed(paid)
             return self._failure(
                 payment_information, "This payment has already been paid through Optty; its outcome is being settled."
             )
@@ -268,12 +218,10 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
     def confirm_payment(self, payment_information, previous_value):
         if not self.active:
             return previous_value
-        paid = saleor.successful_transaction_for(
-            payment_information.payment_id, (TransactionKind.AUTH, TransactionKind.CAPTURE)
-        )
+        paid = saleor.recorded_money(payment_information)
         if paid is not None:
             # The return or a callback already recorded the money (see transitions.apply).
-            return _already_processed(paid)
+            return _already_processed(payment_information, paid)
         attempt = self._attempt(payment_information)
         if attempt is None:
             return self._failure(payment_information, "No Optty payment was started for this checkout.")
@@ -285,7 +233,7 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
             return self._action_required(payment_information, attempt)
         if outcome.paid_transaction is not None:
             # Recorded by transitions.apply, as every other path records it; Saleor makes the order.
-            return _already_processed(outcome.paid_transaction)
+            return _already_processed(payment_information, saleor.RecordedMoney.of(outcome.paid_transaction))
         return self._failure(payment_information, outcome.message)
 
     def capture_payment(self, payment_information, previous_value):
@@ -352,14 +300,7 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         if not plugin_configuration.active:
             return
         config = OpttyConfiguration.from_plugin_configuration(plugin_configuration.configuration)
-        problems = config.problems()
-        if not problems:
-            try:
-                config.client(token_store=cache).check_credentials()
-            except OpttyAuthenticationError as error:
-                problems["client_secret"] = error.message
-            except OpttyError as error:
-                problems["environment"] = f"Could not reach Optty to check the credentials: {error.message}"
+        problems = config.checked_problems(token_store=cache)
         if problems:
             raise ValidationError(
                 {
@@ -414,8 +355,12 @@ class OpttyGatewayPlugin(saleor.BasePlugin):
         )
 
 
-def _already_processed(paid) -> saleor.GatewayResponse:
-    """An answer that makes Saleor reuse the transaction that records the money."""
+def _already_processed(payment_information, paid: saleor.RecordedMoney) -> saleor.GatewayResponse:
+    """An answer that makes Saleor reuse the transaction that records the money.
+
+    It names a pspReference only when the payment does not have this one yet: Saleor
+    writes the payment again for any pspReference it is given.
+    """
     return saleor.GatewayResponse(
         is_success=True,
         action_required=False,
@@ -425,7 +370,7 @@ def _already_processed(paid) -> saleor.GatewayResponse:
         transaction_id=paid.token,
         error=None,
         raw_response=paid.gateway_response,
-        psp_reference=paid.token,
+        psp_reference=None if paid.token == payment_information.psp_reference else paid.token,
         transaction_already_processed=True,
     )
 

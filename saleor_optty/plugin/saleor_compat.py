@@ -14,6 +14,7 @@ A new Saleor version should need changes in this file only. The differences hand
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ from saleor.payment.utils import create_transaction, update_payment_charge_statu
 from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
 from saleor.plugins.error_codes import PluginErrorCode
 from saleor.plugins.manager import get_plugins_manager
+from saleor.product.models import ProductMedia
 
 from ..consts import GATEWAY_ID
 from ..core.payload import Cart, CartLine, optty_locale
@@ -57,6 +59,7 @@ __all__ = [
     "PaymentError",
     "PaymentGateway",
     "PluginErrorCode",
+    "RecordedMoney",
     "TransactionKind",
     "active_plugin",
     "allow_writer",
@@ -77,6 +80,7 @@ __all__ = [
     "record_operation",
     "record_refund",
     "record_transaction",
+    "recorded_money",
     "refuse_payment",
     "return_money",
     "successful_transaction",
@@ -128,22 +132,43 @@ def checkout_amount_due(plugins_manager, checkout_info: CheckoutInfo, lines, *, 
     return calculate_checkout_total_with_gift_cards(**kwargs).gross.amount
 
 
+#: The address fields Optty's order takes (see :func:`_address`).
+_ADDRESS_FIELDS = (
+    "first_name", "last_name", "street_address_1", "street_address_2", "city", "country_area", "postal_code",
+    "country", "phone",
+)  # fmt: skip
+
+
 def _checkout_for_cart(checkout_token: Any) -> Checkout | None:
     """The checkout with only what Optty's order needs, in four queries.
 
     Saleor's ``fetch_checkout_lines``/``fetch_checkout_info`` load everything a price
     calculation could need and cost several times as much; the prices here are the
-    ones Saleor stored when it last calculated the checkout.
+    ones Saleor stored when it last calculated the checkout. Only the columns read below
+    are selected: whole rows (products' descriptions, metadata, search documents) cost
+    more to compile, fetch and convert than the rest of the read.
     """
-    lines = CheckoutLine.objects.select_related("variant__product").prefetch_related(
-        "variant__media", "variant__product__media"
-    )
+    media = ProductMedia.objects.only("image", "external_url", "sort_order", "product_id")
+    lines = (
+        CheckoutLine.objects.select_related("variant__product")
+        .only(
+            "checkout_id", "quantity", "undiscounted_unit_price_amount", "tax_rate", "total_price_net_amount",
+            "total_price_gross_amount", "variant__name", "variant__sku", "variant__product__name",
+        )
+        .prefetch_related(Prefetch("variant__media", queryset=media), Prefetch("variant__product__media", queryset=media))
+    )  # fmt: skip
     return (
         Checkout.objects.select_related("user", "billing_address", "shipping_address", "channel__tax_configuration")
+        .only(
+            "currency", "language_code", "email", "shipping_price_net_amount", "shipping_price_gross_amount",
+            "total_net_amount", "total_gross_amount", "user__email", "channel__tax_configuration__prices_entered_with_tax",
+            *(f"billing_address__{name}" for name in _ADDRESS_FIELDS),
+            *(f"shipping_address__{name}" for name in _ADDRESS_FIELDS),
+        )
         .prefetch_related(Prefetch("lines", queryset=lines))
         .filter(pk=checkout_token)
         .first()
-    )
+    )  # fmt: skip
 
 
 def cart_from_checkout(checkout_token: Any, *, customer_email: str | None) -> Cart | None:
@@ -259,6 +284,39 @@ def successful_transaction_for(payment_id: int, kinds: tuple[str, ...]) -> Trans
         .order_by("pk")
         .first()
     )
+
+
+@dataclass(frozen=True)
+class RecordedMoney:
+    """A successful authorisation or capture that Saleor holds for a payment."""
+
+    kind: str
+    amount: Decimal
+    currency: str
+    token: str
+    gateway_response: Any
+
+    @classmethod
+    def of(cls, transaction: Transaction) -> RecordedMoney:
+        return cls(transaction.kind, transaction.amount, transaction.currency, transaction.token, transaction.gateway_response)
+
+
+def recorded_money(payment_information) -> RecordedMoney | None:
+    """The payment's first successful authorisation or capture, as :func:`successful_transaction_for`
+    finds it, from the transactions Saleor read under the payment's lock to build
+    ``payment_information`` (``PaymentData.transactions``, 3.20 to main): no query.
+
+    (``TransactionData`` has no ``action_required``; none of the Optty payment's
+    authorisations or captures is ever action-required: the plugin answers "action
+    required" with ``ACTION_TO_CONFIRM``.)
+    """
+    for transaction in payment_information.transactions:
+        if transaction.is_success and transaction.kind in (TransactionKind.AUTH, TransactionKind.CAPTURE):
+            amount = transaction.amount
+            return RecordedMoney(
+                transaction.kind, Decimal(amount["amount"]), amount["currency"], transaction.token, transaction.gateway_response
+            )
+    return None
 
 
 def refuse_payment(payment_id: int, *, cancelled: bool) -> None:

@@ -59,23 +59,34 @@ class Outcome:
     paid_transaction: object | None = None
 
 
-def check_and_apply(client: OpttyClient, attempt: OpttyOrder, *, source: str, recheck_failure: bool = False) -> Outcome:
+def check_and_apply(
+    client: OpttyClient,
+    attempt: OpttyOrder,
+    *,
+    source: str,
+    recheck_failure: bool = False,
+    provider_reference: str = "",
+) -> Outcome:
     """Ask Optty for the attempt's state, then apply it; raises OpttyError when Optty can't say.
 
     A final outcome is answered from the record without asking Optty, except a refusal
     when ``recheck_failure`` (a callback, reconciliation): Optty may yet report it paid.
+    ``provider_reference`` (the shopper's return names it) is kept with the state it
+    brings, in the same write.
     """
     if attempt.state == OpttyOrderState.SUCCESSFUL and attempt.finalised_at is None and not attempt.returning:
-        ordered = _finalise_ordered(attempt)
+        ordered = _finalise_ordered(attempt, provider_reference)
         if ordered is not None:
             return ordered
     if attempt.finalised_at is not None and not (recheck_failure and attempt.state in FAILURE_STATES):
         return recorded_outcome(attempt)
     verified = client.get_order(attempt.reference)
-    return apply(client, attempt, verified, source=source)
+    return apply(client, attempt, verified, source=source, provider_reference=provider_reference)
 
 
-def apply(client: OpttyClient, attempt: OpttyOrder, verified: OrderStatus, *, source: str) -> Outcome:
+def apply(
+    client: OpttyClient, attempt: OpttyOrder, verified: OrderStatus, *, source: str, provider_reference: str = ""
+) -> Outcome:
     """Carry out Optty's verified state for ``attempt``, exactly once (it is read again under its lock).
 
     ``source="confirm"`` is Saleor's own ``checkoutComplete`` asking: the money is
@@ -88,7 +99,7 @@ def apply(client: OpttyClient, attempt: OpttyOrder, verified: OrderStatus, *, so
         payment = saleor.lock_payment(attempt.payment_id)
         if payment is None:
             return Outcome("error", "The Saleor payment for this Optty order no longer exists.")
-        attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
+        attempt = _locked_attempt(attempt, provider_reference)
         outcome = _carry_out(attempt, payment, checkout, verified, source=source)
     if attempt.is_returning:
         returned = give_back(client, attempt)
@@ -173,7 +184,7 @@ def _start_returning(attempt: OpttyOrder, reason: str, amount: Decimal, message:
     attempt.returning = reason[:255]
     attempt.return_amount = amount
     attempt.resolution = message[:255]
-    attempt.save(update_fields=["state", "returning", "return_amount", "resolution", "updated_at"])
+    attempt.save(update_fields=["state", "returning", "return_amount", "resolution", "provider_reference", "updated_at"])
     return Outcome("error", message, checkout_token=attempt.checkout_token)
 
 
@@ -273,10 +284,20 @@ def record_unknown_to_optty(attempt: OpttyOrder) -> str:
     return UNKNOWN_TO_OPTTY
 
 
+def _locked_attempt(attempt: OpttyOrder, provider_reference: str) -> OpttyOrder:
+    """The attempt read again under its row lock, with the return's ``provider_reference``
+    (written with the state, by :func:`_save_state` or :func:`_start_returning`)."""
+    attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
+    if provider_reference:
+        attempt.provider_reference = provider_reference
+    return attempt
+
+
 def _save_state(attempt: OpttyOrder, state: str, *, final: bool = False, resolution: str = "") -> None:
+    # Every write of the state is made under the attempt's lock (see _locked_attempt).
     attempt.state = state
     attempt.finalised_at = timezone.now() if final else None
-    fields = ["state", "finalised_at", "updated_at"]
+    fields = ["state", "finalised_at", "provider_reference", "updated_at"]
     if resolution:
         attempt.resolution = resolution[:255]
         fields.append("resolution")
@@ -295,7 +316,7 @@ def summary(verified: OrderStatus, source: str) -> dict:
     }
 
 
-def _finalise_ordered(attempt: OpttyOrder) -> Outcome | None:
+def _finalise_ordered(attempt: OpttyOrder, provider_reference: str = "") -> Outcome | None:
     """Finalise, without asking Optty, a verified success that Saleor has made an order of.
 
     When ``checkoutComplete`` comes first, its confirm path records the money and Saleor
@@ -307,7 +328,7 @@ def _finalise_ordered(attempt: OpttyOrder) -> Outcome | None:
         payment = saleor.lock_payment(attempt.payment_id)
         if payment is None or payment.order_id is None:
             return None
-        attempt = OpttyOrder.objects.select_for_update().get(pk=attempt.pk)
+        attempt = _locked_attempt(attempt, provider_reference)
         if attempt.finalised_at is None:
             _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True)
         return recorded_outcome(attempt, payment)

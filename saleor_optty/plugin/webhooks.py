@@ -80,12 +80,12 @@ def handle_return(request, *, config: OpttyConfiguration, client: OpttyClient, c
         outcome = transitions.recorded_outcome(attempt)
         _audit("return", reference, f"{outcome.status}: {outcome.message}", params)
         return _back_to_storefront(attempt, outcome)
-    attempt.provider_reference = storable(params["providerReference"], 255)
-    attempt.save(update_fields=["provider_reference", "updated_at"])
+    provider_reference = storable(params["providerReference"], 255)
     try:
-        outcome = transitions.check_and_apply(client, attempt, source="return")
+        outcome = transitions.check_and_apply(client, attempt, source="return", provider_reference=provider_reference)
     except OpttyError as error:
         # Nothing is lost: Optty's callback or reconciliation will apply the state later.
+        OpttyOrder.objects.filter(pk=attempt.pk).update(provider_reference=provider_reference)
         outcome = transitions.Outcome(
             "pending", f"Optty could not confirm the payment yet: {error.message}", checkout_token=attempt.checkout_token
         )

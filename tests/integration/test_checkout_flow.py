@@ -38,7 +38,8 @@ def test_paying_with_optty_creates_exactly_one_order(storefront, optty):
     assert sent["purchaseCurrency"] == "USD" and sent["bnplProvider"] == "KLARNA"
     assert sent["dynamicRedirectUrl"].endswith(f"/plugins/channel/{storefront.checkout.channel.slug}/optty.payments/return")
 
-    params = storefront.storefront_params(storefront.pay_at_provider(reference, "approve"))
+    approved = optty.decide(reference, "approve")
+    params = storefront.storefront_params(storefront.follow(approved["redirect"]))
     order = Order.objects.get(checkout_token=str(storefront.checkout.pk))
     assert params == {
         "status": "success",
@@ -48,7 +49,10 @@ def test_paying_with_optty_creates_exactly_one_order(storefront, optty):
     payment_row = Payment.objects.get(order=order)
     assert payment_row.charge_status == ChargeStatus.FULLY_CHARGED
     assert payment_row.captured_amount == Decimal(str(storefront_total))
-    assert OpttyOrder.objects.get(reference=reference).state == OpttyOrderState.SUCCESSFUL
+    assert payment_row.psp_reference == reference
+    attempt = OpttyOrder.objects.get(reference=reference)
+    assert attempt.state == OpttyOrderState.SUCCESSFUL
+    assert attempt.provider_reference == approved["providerReference"] != ""  # staff find it by the provider's id
 
     again = storefront.complete()  # the storefront confirms once more after the return
     assert again["errors"] == [] and again["order"]["id"] == params["orderId"]

@@ -10,7 +10,6 @@
   quotes under "Troubleshooting" and "Troubleshooting the App".
 """
 
-import ast
 import re
 from functools import cache
 from pathlib import Path
@@ -21,6 +20,7 @@ from graphql.language import FieldNode, visit
 from graphql.language.visitor import Visitor
 
 from saleor_optty.consts import APP_ID, GATEWAY_ID
+from saleor_optty.core.config import FIELD_TEXT
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -122,19 +122,8 @@ def test_management_commands_in_the_readme_exist():
 
 
 def _configuration_labels() -> set[str]:
-    """The labels of the plugin's CONFIG_STRUCTURE, read as source (the plugin imports Saleor)."""
-    for path in (ROOT / "saleor_optty/plugin").glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Assign) and any(
-                isinstance(target, ast.Name) and target.id == "CONFIG_STRUCTURE" for target in node.targets
-            ):
-                return {
-                    value.value
-                    for field in node.value.values
-                    for key, value in zip(field.keys, field.values)
-                    if isinstance(key, ast.Constant) and key.value == "label"
-                }
-    raise AssertionError("No CONFIG_STRUCTURE found in saleor_optty/plugin")
+    """The labels of the plugin's (and the App's) configuration fields."""
+    return {text.label for text in FIELD_TEXT.values()}
 
 
 def test_the_dashboard_table_lists_exactly_the_plugins_fields():
