@@ -119,7 +119,10 @@ def _carry_out(attempt, payment, checkout, verified: OrderStatus, *, source: str
 
     decision = decide(verified, amount=attempt.amount, currency=attempt.currency, auto_capture=attempt.auto_capture)
     if decision.verdict is Verdict.PENDING:
-        _save_state(attempt, OpttyOrderState.PENDING)
+        # Read from Optty before another path recorded its decision: a payment recorded
+        # as confirmed is never taken back to pending (the next look reads Optty afresh).
+        if attempt.state != OpttyOrderState.SUCCESSFUL:
+            _save_state(attempt, OpttyOrderState.PENDING)
         return Outcome("pending", "The provider has not decided yet.", checkout_token=token)
     if decision.verdict is Verdict.REFUSED:
         message = refusal_message(attempt.provider, verified)

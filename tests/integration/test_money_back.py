@@ -141,6 +141,20 @@ def test_a_refusal_is_checked_again_by_a_callback_and_a_late_success_becomes_the
     assert attempt.state == OpttyOrderState.SUCCESSFUL and attempt.finalised_at is not None and not attempt.resolution
 
 
+def test_a_pending_read_from_before_the_approval_never_takes_a_paid_attempt_back(storefront, optty):
+    reference = storefront.start("KLARNA")
+    optty.decide(reference, "pending")
+    attempt = OpttyOrder.objects.get(reference=reference)
+    client = reconcile.saleor.active_plugin(attempt.channel_slug).client
+    stale = client.get_order(reference)  # one path reads PENDING...
+    optty.set_status(reference, "SUCCESSFUL")
+    assert storefront.callback(reference).json() == {"status": "success"}  # ...another records the approval
+    OpttyOrder.objects.filter(pk=attempt.pk).update(finalised_at=None)  # paid, its order not yet made
+
+    assert transitions.apply(client, attempt, stale, source="return").status == "pending"
+    assert OpttyOrder.objects.get(pk=attempt.pk).state == OpttyOrderState.SUCCESSFUL
+
+
 def test_a_declined_attempt_costs_a_callback_one_get(storefront, optty):
     reference = storefront.start("KLARNA")
     optty.decide(reference, "decline")
