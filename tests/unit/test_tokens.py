@@ -62,6 +62,40 @@ def test_concurrent_callers_share_one_fetch():
     assert seen == ["token-1"] * 16
 
 
+def test_caches_sharing_a_store_fetch_one_token_between_them():
+    """Two workers (each its own TokenCache and lock, one shared store) asking at once
+    from an empty store: one fetch, whose token both get."""
+    fetch, calls = counting_fetch(delay=0.2)
+    store = MemoryTokenStore()
+    workers = [TokenCache(fetch, store, identity="a") for _ in range(2)]
+    barrier = threading.Barrier(len(workers))
+    seen = []
+
+    def worker(cache):
+        barrier.wait()
+        seen.append(cache.get())
+
+    threads = [threading.Thread(target=worker, args=(cache,)) for cache in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert seen == ["token-1", "token-1"]
+
+
+def test_a_worker_waits_only_a_moment_for_a_token_another_is_fetching():
+    """The worker that claimed the fetch hangs: another fetches its own after a second."""
+    store = MemoryTokenStore()
+    hanging, _ = counting_fetch(delay=3)
+    threading.Thread(target=TokenCache(hanging, store, identity="a").get, daemon=True).start()
+    time.sleep(0.2)  # it has claimed the fetch by now
+    fetch, calls = counting_fetch()
+    started = time.monotonic()
+    assert TokenCache(fetch, store, identity="a").get() == "token-1"
+    assert 0.9 < time.monotonic() - started < 2.5 and len(calls) == 1
+
+
 def test_discard_only_forgets_the_rejected_token():
     fetch, calls = counting_fetch()
     store = MemoryTokenStore()
