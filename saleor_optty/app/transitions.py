@@ -110,6 +110,10 @@ def check_and_apply(client: OpttyClient, attempt: Attempt, *, source: str, reche
     if attempt.state == OpttyOrderState.SUCCESSFUL and not attempt.returning:
         return _carry_out_recorded(client, attempt)
     verified = client.get_order(attempt.reference)
+    if verified.status is PaymentStatus.PENDING and attempt.state == OpttyOrderState.PENDING:
+        # Undecided, as recorded: nothing to carry out, so no lock and no write (a storefront
+        # that polls transactionProcess while the provider decides asks this again and again).
+        return recorded_outcome(attempt)
     return apply(client, attempt, verified, source=source)
 
 
@@ -143,7 +147,10 @@ def _carry_out(attempt: Attempt, verified: OrderStatus, *, source: str) -> Outco
 
     decision = decide(verified, amount=attempt.money, currency=attempt.currency, auto_capture=attempt.auto_capture)
     if decision.verdict is Verdict.PENDING:
-        _save(attempt, state=OpttyOrderState.PENDING)
+        # A payment recorded as confirmed stays so: Optty was read before another path
+        # recorded Optty's decision. (Already pending: nothing to write.)
+        if attempt.state not in (OpttyOrderState.PENDING, OpttyOrderState.SUCCESSFUL):
+            _save(attempt, state=OpttyOrderState.PENDING)
         return recorded_outcome(attempt)
     if decision.verdict is Verdict.REFUSED:
         message = refusal_message(attempt.provider, verified)
