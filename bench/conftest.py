@@ -7,8 +7,6 @@ the integration suite's conftest uses, and the suite's own fixtures (``storefron
 own process here, see ``emulator.py``.
 """
 
-import json
-
 import pytest
 
 from tests.integration.saleor_setup import prepare_saleor_tests
@@ -19,14 +17,7 @@ from .figures import BY_KEY
 from .flows import dummy_plugin_path
 from .redirect_gateway import MinimalRedirectGatewayPlugin
 
-pytest_plugins = [*prepare_saleor_tests(), "tests.integration.fixtures"]
-
-
-def pytest_addoption(parser):
-    group = parser.getgroup("saleor-optty benchmarks")
-    group.addoption("--bench-results", help="JSON file the measured figures are written to")
-    group.addoption("--bench-repeats", type=int, default=15, help="measured repetitions per CPU comparison")
-    group.addoption("--bench-checkouts", type=int, default=50, help="checkouts counted for figure 4")
+pytest_plugins = [*prepare_saleor_tests(), "tests.integration.fixtures", "bench.recording"]
 
 
 @pytest.fixture(scope="session")
@@ -38,25 +29,8 @@ def optty_emulator():
 
 
 @pytest.fixture(scope="session")
-def record(request):
-    """``record(key, value, detail)``: keep one figure (a key of figures.FIGURES) for run.py."""
-    path = request.config.getoption("--bench-results")
-    figures = {}
-
-    def record(key: str, value: float, detail: str = "") -> None:
-        if key not in BY_KEY:
-            raise KeyError(f"{key!r} is not a figure in bench/figures.py")
-        figures[key] = {"value": value, "detail": detail}
-        if path:  # rewritten each time, so a later failure keeps what was measured
-            with open(path, "w") as results:
-                json.dump(figures, results, indent=2)
-
-    return record
-
-
-@pytest.fixture
-def repeats(request):
-    return request.config.getoption("--bench-repeats")
+def figures_by_key():
+    return BY_KEY
 
 
 @pytest.fixture

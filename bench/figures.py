@@ -61,3 +61,33 @@ FIGURES = [
 ]
 
 BY_KEY = {figure.key: figure for figure in FIGURES}
+
+
+def report(figures: list[Figure], measured: dict[str, dict]) -> bool:
+    """Print every figure beside its budget, then ``bench: N/M within budget``; whether all hold.
+
+    ``measured`` maps a figure's key to ``{"value", "detail"}``; a budgeted figure that was
+    never recorded (its benchmark failed or was skipped) is MISSING and counts as missed.
+    """
+    budgeted = [figure for figure in figures if figure.budget is not None]
+    within = 0
+    for figure in figures:
+        found = measured.get(figure.key)
+        if found is None:
+            print(f"{'MISSING' if figure.budget else '-':8} {figure.title:<62} {'not measured':>12}")
+            continue
+        value = found["value"]
+        if figure.budget is None:
+            verdict, budget = "info", ""
+        else:
+            verdict, budget = ("ok" if figure.budget.holds(value) else "MISSED"), f"budget {figure.budget.text}"
+            within += verdict == "ok"
+        print(f"{verdict:8} {figure.title:<62} {_shown(value, figure.unit):>12}  {budget:<16} {found['detail']}")
+    print(f"bench: {within}/{len(budgeted)} within budget")
+    return within == len(budgeted)
+
+
+def _shown(value: float, unit: str) -> str:
+    if unit == "×":  # three decimals, so that a ratio just over its budget never prints as equal to it
+        return f"{value:.3f}{unit}"
+    return f"{value:.2f}{unit}" if isinstance(value, float) else f"{value}{unit}"

@@ -1,0 +1,1 @@
+"""Benchmarks of the Saleor App: run ``.venv/bin/python bench/app/run.py`` (see BENCHMARKS.md)."""

@@ -1,0 +1,41 @@
+"""What every bench run shares, loaded as a pytest plugin by ``bench/conftest.py`` (the
+plugin's figures) and ``bench/app/conftest.py`` (the App's): the options, and ``record``,
+which keeps each figure for the runner to judge (see ``figures.report``).
+
+Each conftest provides ``figures_by_key``: the figures its benchmarks may record.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("saleor-optty benchmarks")
+    group.addoption("--bench-results", help="JSON file the measured figures are written to")
+    group.addoption("--bench-repeats", type=int, default=15, help="measured repetitions per CPU comparison")
+    group.addoption("--bench-checkouts", type=int, default=50, help="checkouts counted for the calls to Optty")
+
+
+@pytest.fixture(scope="session")
+def record(request, figures_by_key):
+    """``record(key, value, detail)``: keep one figure (a key of ``figures_by_key``) for the runner."""
+    path = request.config.getoption("--bench-results")
+    figures = {}
+
+    def record(key: str, value: float, detail: str = "") -> None:
+        if key not in figures_by_key:
+            raise KeyError(f"{key!r} is not a figure of this bench")
+        figures[key] = {"value": value, "detail": detail}
+        if path:  # rewritten each time, so a later failure keeps what was measured
+            with open(path, "w") as results:
+                json.dump(figures, results, indent=2)
+
+    return record
+
+
+@pytest.fixture
+def repeats(request):
+    return request.config.getoption("--bench-repeats")
