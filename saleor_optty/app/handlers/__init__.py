@@ -9,8 +9,9 @@ and a message they can read. A 5xx is reserved for the App being broken.
 
 from functools import wraps
 
+from ..models import Attempt
 from ..saleor.events import MalformedPayload
-from ..webhook import webhook_response
+from ..webhook import VerifiedWebhook, webhook_response
 
 
 def readable_payload(handler):
@@ -24,3 +25,15 @@ def readable_payload(handler):
             return webhook_response({"error": {"code": "MALFORMED_PAYLOAD", "message": str(error)}}, status=400)
 
     return handle
+
+
+def transaction_attempt(webhook: VerifiedWebhook, transaction_id: str) -> Attempt | None:
+    """The attempt behind a Saleor transaction of the webhook's installation.
+
+    The installation the gate verified the webhook against is the attempt's own: it is
+    used as it is rather than read (and its secrets decrypted) again.
+    """
+    attempt = Attempt.objects.filter(installation=webhook.installation, transaction_id=transaction_id).first()
+    if attempt is not None:
+        attempt.installation = webhook.installation
+    return attempt

@@ -23,12 +23,12 @@ from ...optty import MoneyError, OpttyError, OpttyOutcomeUnknownError
 from ...optty.money import format_amount
 from ...shared import operations
 from ...shared.models import OpttyOperationKind, OpttyOperationStatus, OpttyOrderState
-from ..models import Attempt, Operation
+from ..models import Operation
 from ..saleor.events import TransactionActionRequest
 from ..saleor.responses import action_response
 from ..tenants import attempt_configuration, optty_client
 from ..webhook import saleor_webhook, webhook_response
-from . import readable_payload
+from . import readable_payload, transaction_attempt
 
 #: Per operation: Saleor's request event type, its answers, and the word staff read.
 _KINDS = {
@@ -70,11 +70,7 @@ def _perform(webhook, kind: OpttyOperationKind):
         body = action_response(webhook.version, failed, psp_reference=psp_reference, amount=amount, message=message)
         return webhook_response(body)
 
-    attempt = (
-        Attempt.objects.filter(installation=webhook.installation, transaction_id=event.transaction.id)
-        .select_related("installation")
-        .first()
-    )
+    attempt = transaction_attempt(webhook, event.transaction.id)
     if attempt is None or attempt.state != OpttyOrderState.SUCCESSFUL:
         return refuse("This transaction has no successful Optty payment.")
     if amount <= 0:

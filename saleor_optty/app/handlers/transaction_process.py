@@ -14,23 +14,18 @@ this answer repeats it, and Saleor keeps one event for both.
 
 from ...optty import OpttyError
 from .. import transitions
-from ..models import Attempt
 from ..saleor.events import TransactionProcessSession
 from ..saleor.responses import session_response
 from ..tenants import attempt_configuration, optty_client
 from ..webhook import saleor_webhook, webhook_response
-from . import readable_payload
+from . import readable_payload, transaction_attempt
 
 
 @saleor_webhook("TRANSACTION_PROCESS_SESSION")
 @readable_payload
 def transaction_process(request, webhook):
     event = TransactionProcessSession.from_payload(webhook.payload)
-    attempt = (
-        Attempt.objects.filter(installation=webhook.installation, transaction_id=event.transaction.id)
-        .select_related("installation")
-        .first()
-    )
+    attempt = transaction_attempt(webhook, event.transaction.id)
     if attempt is None:
         failure = "CHARGE_FAILURE" if event.action.type == "CHARGE" else "AUTHORIZATION_FAILURE"
         message = "No Optty payment was started for this transaction."
