@@ -1,6 +1,7 @@
 """What every bench run shares, loaded as a pytest plugin by ``bench/conftest.py`` (the
 plugin's figures) and ``bench/app/conftest.py`` (the App's): the options, and ``record``,
-which keeps each figure for the runner to judge (see ``figures.report``).
+which keeps each figure for the runner to judge; and :func:`run_and_report`, the runners'
+own step (``bench/run.py``, ``bench/app/run.py``).
 
 Each conftest provides ``figures_by_key``: the figures its benchmarks may record.
 """
@@ -8,8 +9,24 @@ Each conftest provides ``figures_by_key``: the figures its benchmarks may record
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
+
+from bench.figures import Figure, report
+
+
+def run_and_report(pytest_args: list[str], figures: list[Figure]) -> int:
+    """Run the benchmarks, then print every figure beside its budget; the exit code: 1
+    when a budget is missed, a figure is missing or a benchmark failed."""
+    with tempfile.TemporaryDirectory() as directory:
+        results = Path(directory) / "figures.json"
+        exit_code = pytest.main([*pytest_args, f"--bench-results={results}"])
+        measured = json.loads(results.read_text()) if results.exists() else {}
+    print()
+    all_within = report(figures, measured)
+    return 0 if all_within and exit_code == 0 else 1
 
 
 def pytest_addoption(parser):

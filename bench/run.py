@@ -11,9 +11,7 @@ code is 1 when a budget is missed or a benchmark failed.
 
 from __future__ import annotations
 
-import json
 import sys
-import tempfile
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -21,9 +19,8 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 # and `tests` as packages of the repository instead.
 sys.path[0] = str(REPOSITORY)
 
-import pytest  # noqa: E402
-
-from bench.figures import FIGURES, report  # noqa: E402
+from bench.figures import FIGURES  # noqa: E402
+from bench.recording import run_and_report  # noqa: E402
 
 PYTEST_ARGS = [
     str(REPOSITORY / "bench"),
@@ -41,14 +38,7 @@ PYTEST_ARGS = [
 
 
 def main(argv: list[str]) -> int:
-    with tempfile.TemporaryDirectory() as directory:
-        results = Path(directory) / "figures.json"
-        exit_code = pytest.main([*PYTEST_ARGS, f"--bench-results={results}", *argv])
-        measured = json.loads(results.read_text()) if results.exists() else {}
-
-    print()
-    all_within = report(FIGURES, measured)
-    return 0 if all_within and exit_code == 0 else 1
+    return run_and_report([*PYTEST_ARGS, *argv], FIGURES)
 
 
 if __name__ == "__main__":
