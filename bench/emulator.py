@@ -10,6 +10,7 @@ the way Optty is a remote service. :class:`RemoteEmulator` offers the part of
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import subprocess
@@ -26,6 +27,15 @@ CLIENT_SECRET = "emulator-secret"
 PAYMENT_SECRET = "emulator-payment-secret"
 
 _LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+def order_callback(optty, reference: str) -> tuple[str, str]:
+    """Optty's ORDER_ASYNC_CALLBACK for one order, as the emulator would deliver it: the
+    order's callback URL and the body (``optty``: this module's emulator or the in-process
+    one, both of which answer ``order(reference)``)."""
+    order = optty.order(reference)
+    body = {"event": "ORDER_ASYNC_CALLBACK", "data": {"orderReference": reference, "status": order["status"]}}
+    return order["request"]["dynamicCallbackUrl"], json.dumps(body)
 
 
 class RemoteEmulator:

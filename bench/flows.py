@@ -7,7 +7,6 @@ that the request timed is the one Saleor answers.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from importlib import import_module
 from urllib.parse import urlsplit
@@ -15,6 +14,8 @@ from urllib.parse import urlsplit
 from saleor_optty.consts import GATEWAY_ID
 from tests.integration import documents
 from tests.integration.fixtures import STOREFRONT_RETURN_URL
+
+from .emulator import order_callback
 
 DUMMY_GATEWAY = "mirumee.payments.dummy"
 
@@ -72,9 +73,8 @@ class Callback:
 
     @classmethod
     def of(cls, optty, reference: str) -> Callback:
-        order = optty.order(reference)
-        body = {"event": "ORDER_ASYNC_CALLBACK", "data": {"orderReference": reference, "status": order["status"]}}
-        return cls(urlsplit(order["request"]["dynamicCallbackUrl"]).path, json.dumps(body))
+        url, body = order_callback(optty, reference)
+        return cls(urlsplit(url).path, body)
 
     def to(self, plugin_id: str) -> Callback:
         """The same request, through the same route, to another plugin's webhook."""

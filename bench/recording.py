@@ -17,12 +17,25 @@ import pytest
 from bench.figures import Figure, report
 
 
-def run_and_report(pytest_args: list[str], figures: list[Figure]) -> int:
-    """Run the benchmarks, then print every figure beside its budget; the exit code: 1
-    when a budget is missed, a figure is missing or a benchmark failed."""
-    with tempfile.TemporaryDirectory() as directory:
-        results = Path(directory) / "figures.json"
-        exit_code = pytest.main([*pytest_args, f"--bench-results={results}"])
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def run_and_report(directory: Path, pytest_args: list[str], figures: list[Figure]) -> int:
+    """Run the benchmarks in ``directory`` (with ``pytest_args`` for its setting), then
+    print every figure beside its budget; the exit code: 1 when a budget is missed, a
+    figure is missing or a benchmark failed."""
+    with tempfile.TemporaryDirectory() as results_directory:
+        results = Path(results_directory) / "figures.json"
+        exit_code = pytest.main([
+            str(directory),
+            f"--rootdir={REPOSITORY}",
+            "-p", "no:cacheprovider",
+            # The bench modules are bench_*.py, so that the unit and integration runs never collect them.
+            "-o", "python_files=bench_*.py",
+            "-q",
+            *pytest_args,
+            f"--bench-results={results}",
+        ])  # fmt: skip
         measured = json.loads(results.read_text()) if results.exists() else {}
     print()
     all_within = report(figures, measured)

@@ -23,22 +23,16 @@ from bench.figures import FIGURES  # noqa: E402
 from bench.recording import run_and_report  # noqa: E402
 
 PYTEST_ARGS = [
-    str(REPOSITORY / "bench"),
-    f"--rootdir={REPOSITORY}",
     # The App's figures run in the project's own environment, without Saleor: bench/app/run.py.
     f"--ignore={REPOSITORY / 'bench' / 'app'}",
     "--ds=saleor.tests.settings",
     "--reuse-db",
-    "-p", "no:cacheprovider",
-    # The bench modules are bench_*.py, so that the unit and integration runs never collect them.
-    "-o", "python_files=bench_*.py",
     "-W", "ignore::DeprecationWarning",
-    "-q",
 ]  # fmt: skip
 
 
 def main(argv: list[str]) -> int:
-    return run_and_report([*PYTEST_ARGS, *argv], FIGURES)
+    return run_and_report(REPOSITORY / "bench", [*PYTEST_ARGS, *argv], FIGURES)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,11 @@ it plays, and keeps each transaction's events and amounts as Saleor does.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import requests
 
+from bench.emulator import order_callback
 from tests.app.shop import CHANNEL, STOREFRONT, Shop
 
 from .served import ServedApp
@@ -45,9 +45,7 @@ class Callback:
 
     @classmethod
     def of(cls, optty, reference: str) -> Callback:
-        order = optty.order(reference)
-        body = {"event": "ORDER_ASYNC_CALLBACK", "data": {"orderReference": reference, "status": order["status"]}}
-        return cls(order["request"]["dynamicCallbackUrl"], json.dumps(body))
+        return cls(*order_callback(optty, reference))
 
     def to(self, path: str) -> Callback:
         """The same request to another path of the App with the same last two segments."""

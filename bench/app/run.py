@@ -27,18 +27,13 @@ from bench.recording import run_and_report  # noqa: E402
 
 HERE = REPOSITORY / "bench" / "app"
 PYTEST_ARGS = [
-    str(HERE),
-    f"--rootdir={REPOSITORY}",
     f"--confcutdir={HERE}",  # not bench/conftest.py, which needs Saleor
     "--ds=tests.settings",  # this process's Django: the App's models for the stand-in's helpers
-    "-p", "no:cacheprovider",
-    "-o", "python_files=bench_*.py",
-    "-q",
-]  # fmt: skip
+]
 
 
 def main(argv: list[str]) -> int:
-    return run_and_report([*PYTEST_ARGS, *argv], FIGURES)
+    return run_and_report(HERE, [*PYTEST_ARGS, *argv], FIGURES)
 
 
 if __name__ == "__main__":
