@@ -252,9 +252,11 @@ def give_back(client: OpttyClient, attempt: Attempt) -> Outcome | None:
     if not attempt.is_returning:
         return None
     try:
-        if operations.give_back_unsettled(attempt):
+        back = operations.money_back(attempt)
+        if back.on_its_way:
             sync_with_optty(client, attempt)
-        if not (operations.fully_returned(attempt) or operations.give_back_unsettled(attempt)):
+            back = operations.money_back(attempt)
+        if back.owed > 0 and not back.on_its_way:
             # Optty says whether the money is captured by now: refund it, or release it.
             verified = client.get_order(attempt.reference)
             captured = is_captured(verified, auto_capture=attempt.auto_capture)

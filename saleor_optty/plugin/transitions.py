@@ -203,9 +203,11 @@ def give_back(client: OpttyClient, attempt: OpttyOrder) -> Outcome | None:
     if not attempt.is_returning:
         return None
     try:
-        if operations.give_back_unsettled(attempt):
+        back = operations.money_back(attempt)
+        if back.on_its_way:
             sync_with_optty(client, attempt)
-        if operations.fully_returned(attempt) or operations.give_back_unsettled(attempt):
+            back = operations.money_back(attempt)
+        if back.owed <= 0 or back.on_its_way:
             return _finish_returning(attempt)
         payment = saleor.Payment.objects.get(pk=attempt.payment_id)
         if saleor.payment_holds_money(payment):

@@ -93,15 +93,30 @@ def lock(attempt: AttemptBase) -> AttemptBase:
     return rows.select_for_update().get()
 
 
-def give_back_unsettled(attempt: AttemptBase) -> bool:
-    """A refund or void giving the attempt's money back is on its way, its outcome unknown."""
-    kinds = (OpttyOperationKind.REFUND, OpttyOperationKind.VOID)
-    return attempt.operations.filter(kind__in=kinds, status__in=UNSETTLED).exclude(source__in=STAFF_SOURCES).exists()
+@dataclass(frozen=True)
+class MoneyBack:
+    """How far an attempt's money is back with the shopper, read in one query: an
+    operation that settles meanwhile (its answer is written without the attempt's lock)
+    is seen either back or on its way, never neither."""
+
+    #: Succeeded refunds and voids.
+    returned: Decimal
+    #: What the attempt still owes the shopper (0 or less: all of it is back).
+    owed: Decimal
+    #: A refund or void giving it back is on its way, its outcome unknown.
+    on_its_way: bool
+
+
+def money_back(attempt: AttemptBase) -> MoneyBack:
+    movements = list(attempt.operations.filter(kind__in=(OpttyOperationKind.REFUND, OpttyOperationKind.VOID)))
+    returned = sum((op.amount for op in movements if op.status == OpttyOperationStatus.SUCCEEDED), Decimal(0))
+    on_its_way = any(op.status in UNSETTLED and op.source not in STAFF_SOURCES for op in movements)
+    return MoneyBack(returned, (attempt.return_amount or attempt.amount) - returned, on_its_way)
 
 
 def fully_returned(attempt: AttemptBase) -> bool:
     """Everything the attempt owes the shopper is back (succeeded refunds and voids)."""
-    return returned_amount(attempt) >= (attempt.return_amount or attempt.amount)
+    return money_back(attempt).owed <= 0
 
 
 def record_give_back(attempt: AttemptBase, kind: str, *, source: str) -> OperationBase | None:
@@ -113,16 +128,10 @@ def record_give_back(attempt: AttemptBase, kind: str, *, source: str) -> Operati
     """
     with transaction.atomic():
         locked = lock(attempt)
-        # One query, so that what is back and what is on its way are read at one moment:
-        # an operation settling meanwhile (its answer is written without this lock) must
-        # not look both not yet back and no longer on its way.
-        movements = list(locked.operations.filter(kind__in=(OpttyOperationKind.REFUND, OpttyOperationKind.VOID)))
-        returned = sum((op.amount for op in movements if op.status == OpttyOperationStatus.SUCCEEDED), Decimal(0))
-        on_its_way = any(op.status in UNSETTLED and op.source not in STAFF_SOURCES for op in movements)
-        owed = (locked.return_amount or locked.amount) - returned
-        if not locked.is_returning or owed <= 0 or on_its_way:
+        back = money_back(locked)
+        if not locked.is_returning or back.owed <= 0 or back.on_its_way:
             return None
-        return record(locked, kind, owed, source=source)
+        return record(locked, kind, back.owed, source=source)
 
 
 def send(client: OpttyClient, operation: OperationBase, *, description: str = "") -> OperationBase:
@@ -299,13 +308,6 @@ def shown_in_saleor(operation: OperationBase) -> None:
 def not_yet_in_saleor(attempt: AttemptBase) -> list[OperationBase]:
     """Succeeded operations Saleor's payment does not show yet (settled after a lost answer)."""
     return list(attempt.operations.filter(status=OpttyOperationStatus.SUCCEEDED, in_saleor=False).order_by("created_at"))
-
-
-def returned_amount(attempt: AttemptBase) -> Decimal:
-    """What has gone back to the shopper: succeeded refunds and voids."""
-    kinds = (OpttyOperationKind.REFUND, OpttyOperationKind.VOID)
-    ops = attempt.operations.filter(kind__in=kinds, status=OpttyOperationStatus.SUCCEEDED)
-    return sum((op.amount for op in ops), Decimal(0))
 
 
 def _as_ledger(op: OperationBase) -> ledger.Operation:

@@ -113,12 +113,13 @@ def test_a_refund_made_in_optty_portal_is_recorded_once_beside_ours(client, optt
     assert attempt.operations.filter(kind="refund").count() == 2
 
 
-def test_returned_amount_counts_succeeded_refunds_and_voids_only(client, paid):
+def test_money_back_counts_succeeded_refunds_and_voids_only(client, paid):
     attempt = paid("ORD-6")
     refund(client, attempt, "10.00")
     with pytest.raises(OpttyValidationError):
         refund(client, attempt, "75.00")
-    assert operations.returned_amount(attempt) == Decimal("10.00")
+    back = operations.money_back(attempt)
+    assert (back.returned, back.owed, back.on_its_way) == (Decimal("10.00"), attempt.amount - Decimal("10.00"), False)
 
 
 def test_capture_and_void_of_an_authorisation(client, optty, paid):
