@@ -81,6 +81,14 @@ def check_and_apply(
     if attempt.finalised_at is not None and not (recheck_failure and attempt.state in FAILURE_STATES):
         return recorded_outcome(attempt)
     verified = client.get_order(attempt.reference)
+    if (
+        verified.status is PaymentStatus.PENDING
+        and attempt.state == OpttyOrderState.PENDING
+        and provider_reference in ("", attempt.provider_reference)
+    ):
+        # Undecided, as recorded: nothing to carry out, so no lock and no write (a storefront
+        # polling checkoutComplete while the provider decides asks this again and again).
+        return _still_pending(attempt)
     return apply(client, attempt, verified, source=source, provider_reference=provider_reference)
 
 
@@ -123,7 +131,7 @@ def _carry_out(attempt, payment, checkout, verified: OrderStatus, *, source: str
         # as confirmed is never taken back to pending (the next look reads Optty afresh).
         if attempt.state != OpttyOrderState.SUCCESSFUL:
             _save_state(attempt, OpttyOrderState.PENDING)
-        return Outcome("pending", "The provider has not decided yet.", checkout_token=token)
+        return _still_pending(attempt)
     if decision.verdict is Verdict.REFUSED:
         message = refusal_message(attempt.provider, verified)
         _save_state(attempt, OpttyOrderState(verified.status.value), final=True, resolution=message)
@@ -179,6 +187,10 @@ def _carry_out_payment(attempt, payment, checkout, decision: Decision, verified,
                                 f"The order could not be placed ({reason}); the payment was returned.")  # fmt: skip
     _save_state(attempt, OpttyOrderState.SUCCESSFUL, final=True)
     return Outcome("success", "Paid.", order_id=order.pk if order else None, checkout_token=token)
+
+
+def _still_pending(attempt: OpttyOrder) -> Outcome:
+    return Outcome("pending", "The provider has not decided yet.", checkout_token=attempt.checkout_token)
 
 
 def _start_returning(attempt: OpttyOrder, reason: str, amount: Decimal, message: str) -> Outcome:

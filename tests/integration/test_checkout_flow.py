@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 pytest.importorskip("saleor", reason="Saleor is not installed; see README, 'Testing against Saleor'.")
 
@@ -122,6 +124,27 @@ def test_pending_return_waits_for_a_final_state(storefront, optty):
     optty.set_status(reference, "SUCCESSFUL")
     completed = storefront.complete()
     assert completed["errors"] == [] and completed["order"]["paymentStatus"] == "FULLY_CHARGED"
+
+
+def test_polling_checkout_complete_on_a_pending_payment_asks_optty_and_writes_nothing(storefront, optty):
+    reference, params = storefront.pay("KLARNA", decision="pending")
+    assert params["status"] == "pending"
+    recorded = OpttyOrder.objects.get(reference=reference)
+    assert recorded.state == OpttyOrderState.PENDING
+    asked = optty.stats()["requests"]["get_order"]
+
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(3):
+            assert storefront.complete()["confirmationNeeded"]
+
+    assert optty.stats()["requests"]["get_order"] == asked + 3  # each poll asks Optty
+    attempt_table = OpttyOrder._meta.db_table
+    touching_the_attempt = [
+        query["sql"] for query in queries.captured_queries
+        if attempt_table in query["sql"] and ("FOR UPDATE" in query["sql"] or query["sql"].startswith("UPDATE"))
+    ]  # fmt: skip
+    assert touching_the_attempt == []  # no lock taken, nothing written
+    assert OpttyOrder.objects.get(pk=recorded.pk).updated_at == recorded.updated_at
 
 
 def test_confirm_path_completes_when_the_shopper_never_comes_back(storefront, optty):
