@@ -87,7 +87,7 @@ def test_checkout_overhead(storefront, optty, bench_plugins, record, repeats, mo
             "redirect": lambda: floor_checkout(storefront, amount),
             "Optty": lambda: optty_checkout(storefront, optty, amount, plugin_code),
         },
-        # Three sides of ~300 ms whose medians differ by a few percent: twice the usual samples.
+        # Three sides of ~300 ms whose means differ by a few percent: twice the usual samples.
         repeats=repeats * 2,
     )
     optty_over_floor = Comparison(clocks["redirect"], clocks["Optty"])  # the budgeted one
