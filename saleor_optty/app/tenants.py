@@ -13,12 +13,12 @@ import threading
 from django.core.cache import cache
 
 from ..optty import HttpPolicy, OpttyClient
-from .models import Attempt, ChannelConfiguration, Installation
+from .models import Attempt, ChannelConfiguration, Installation, unique_or_none
 from .saleor.client import SaleorClient
 
 
 def configuration(installation: Installation, channel_slug: str) -> ChannelConfiguration | None:
-    return ChannelConfiguration.objects.filter(installation=installation, channel_slug=channel_slug).first()
+    return unique_or_none(ChannelConfiguration, installation=installation, channel_slug=channel_slug)
 
 
 def attempt_configuration(attempt: Attempt) -> ChannelConfiguration | None:

@@ -34,7 +34,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from ..optty import money
-from .models import Installation
+from .models import Installation, unique_or_none
 from .saleor.jwks import SignatureError, verify_webhook_signature
 from .saleor.responses import SaleorVersion
 
@@ -112,7 +112,7 @@ def verify_webhook(request: HttpRequest, event: str) -> VerifiedWebhook:
     api_url = request.headers.get("Saleor-Api-Url", "")
     if not api_url:
         raise WebhookRefused(401, "UNKNOWN_SALEOR", "The request names no Saleor (Saleor-Api-Url header).")
-    installation = Installation.objects.filter(saleor_api_url=api_url).first()
+    installation = unique_or_none(Installation, saleor_api_url=api_url)
     if installation is None:
         raise WebhookRefused(401, "UNKNOWN_SALEOR", "This App is not installed in the Saleor named by Saleor-Api-Url.")
 

@@ -9,7 +9,7 @@ and a message they can read. A 5xx is reserved for the App being broken.
 
 from functools import wraps
 
-from ..models import Attempt
+from ..models import Attempt, unique_or_none
 from ..saleor.events import MalformedPayload
 from ..webhook import VerifiedWebhook, webhook_response
 
@@ -33,7 +33,7 @@ def transaction_attempt(webhook: VerifiedWebhook, transaction_id: str) -> Attemp
     The installation the gate verified the webhook against is the attempt's own: it is
     used as it is rather than read (and its secrets decrypted) again.
     """
-    attempt = Attempt.objects.filter(installation=webhook.installation, transaction_id=transaction_id).first()
+    attempt = unique_or_none(Attempt, installation=webhook.installation, transaction_id=transaction_id)
     if attempt is not None:
         attempt.installation = webhook.installation
     return attempt

@@ -28,7 +28,7 @@ from ...shared.models import OpttyOrderState
 from .. import problems, transitions
 from ..cart import cart_from_source
 from ..configuration.service import return_url_allowed, storefront_origin
-from ..models import Attempt, ChannelConfiguration
+from ..models import Attempt, ChannelConfiguration, unique_or_none
 from ..optty_views import callback_url, return_url
 from ..saleor.events import TransactionInitializeSession
 from ..saleor.responses import session_response
@@ -61,7 +61,7 @@ def transaction_initialize(request, webhook):
 
 
 def _existing(installation, event: TransactionInitializeSession) -> Attempt | None:
-    return Attempt.objects.filter(installation=installation, transaction_id=event.transaction.id).first()
+    return unique_or_none(Attempt, installation=installation, transaction_id=event.transaction.id)
 
 
 def _start(installation, config: ChannelConfiguration | None, event: TransactionInitializeSession) -> Attempt:
